@@ -1,0 +1,1 @@
+//! The scenario format: time-offset steps that carry events.

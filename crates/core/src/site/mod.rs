@@ -1,0 +1,1 @@
+//! The site model: one hospital, its buildings, zones, assets and dependencies.
