@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod audit;
+pub mod directory;
 pub mod event;
 pub mod incident;
 pub mod scenario;
@@ -17,6 +18,7 @@ pub mod validate;
 
 pub use alert::{Alert, AlertDomain, AlertStatus, CapSeverity};
 pub use audit::AuditRecord;
+pub use directory::{AssetDirectory, AssetInfo, EmptyDirectory};
 pub use event::{Domain, Location, Module, SecurityEvent};
 pub use incident::{Incident, IncidentState, IncidentType, Note, TimelineEntry};
 pub use sink::EventSink;
