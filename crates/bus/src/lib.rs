@@ -14,4 +14,5 @@ pub mod url;
 pub use broker::{BrokerError, EmbeddedBroker};
 pub use client::{BusClient, BusError, ClientOptions, Incoming};
 pub use health::{HealthReport, HealthStatus};
+pub use rumqttc::{Publish, QoS};
 pub use url::{BrokerUrl, UrlError};

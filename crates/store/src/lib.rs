@@ -1,1 +1,130 @@
-//! safecare-store
+//! The SafeCare central database: security events, alerts, incidents, the audit
+//! trail and dead letters, in a SQLite file (the default) or PostgreSQL.
+//!
+//! Only the exchange service writes: it owns the [`Store`] and commits a
+//! [`Batch`] at a time. Everyone else reads through a [`StoreReader`], which
+//! has no write method at all.
+//!
+//! # Schema
+//!
+//! One table per document type (`events`, `alerts`, `incidents`,
+//! `audit_records`, `dead_letters`). Each row keeps the whole document as JSON
+//! text in `doc`, so a read returns exactly what was written and a new field
+//! in `safecare-core` needs no migration. Beside it, the fields that listings
+//! filter or sort on are copied into plain indexed columns: module, kind,
+//! asset, zone and severity for events; status, CAP severity (as a rank 0-3),
+//! domain, asset and zone for alerts; state, type and owner for incidents.
+//! Times are BIGINT microseconds since the Unix epoch, which sort and compare
+//! the same on both backends and keep full precision.
+//!
+//! The event id (a ULID) is the primary key and the idempotency key: a batch
+//! inserts events with `ON CONFLICT (id) DO NOTHING`, so a message delivered
+//! twice, or a batch retried after an error, is stored once. Alerts and
+//! incidents are upserted by id, and an older `updated` never overwrites a
+//! newer one (bus messages can arrive out of order). Audit records and dead
+//! letters are append-only, also skipping ids already stored.
+//!
+//! Listings are newest first and paginated by keyset (`(time, id) < cursor`)
+//! rather than by offset, so a page costs the same however deep it is and
+//! rows arriving meanwhile do not shift the pages.
+//!
+//! # One SQL for two backends
+//!
+//! The store uses sqlx's `Any` driver: the same migration file and the same
+//! query text (with `$1` placeholders, `ON CONFLICT`, row values) run on
+//! SQLite and PostgreSQL, and one test suite runs against both. Errors are
+//! sorted into [`StoreError`] kinds from the SQLite result code or the
+//! PostgreSQL SQLSTATE, so the caller can tell a retryable fault (busy, full,
+//! connection lost) from a permanent one.
+//!
+//! SQLite runs in WAL mode with `synchronous = NORMAL`: readers never block
+//! the writer, and a crash loses at most the last commits, never integrity.
+
+mod connect;
+mod error;
+mod model;
+mod read;
+mod sql;
+mod write;
+
+use tracing::info;
+
+pub use connect::StoreOptions;
+pub use error::StoreError;
+pub use model::{
+    AlertFilter, Batch, CommitOutcome, DEAD_LETTER_EXCERPT_BYTES, DEFAULT_PAGE_LIMIT, DeadLetter,
+    EventFilter, IncidentFilter, MAX_PAGE_LIMIT, Page, StoreCounts,
+};
+pub use read::{MAX_AUDIT_RECORDS, StoreReader};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The central database, with the one write path ([`Store::commit`]).
+///
+/// Owned by the exchange service; hand [`Store::reader`] to everyone else.
+#[derive(Debug)]
+pub struct Store {
+    writer: sqlx::AnyPool,
+    reader: StoreReader,
+    description: String,
+}
+
+impl Store {
+    /// Opens (and creates or migrates) the database at `url` with default options.
+    ///
+    /// `url` is `sqlite://PATH` (a file, created if missing), `sqlite::memory:`
+    /// (tests) or `postgres://USER@HOST:PORT/DATABASE`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, StoreOptions::default()).await
+    }
+
+    /// Opens the database at `url` with explicit options.
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let target = connect::parse_target(url)?;
+        let pools = connect::open(&target, &options).await?;
+        info!(database = %pools.description, "store opened");
+
+        Ok(Store {
+            writer: pools.writer,
+            reader: StoreReader {
+                pool: pools.reader,
+                backend: pools.backend,
+            },
+            description: pools.description,
+        })
+    }
+
+    /// Writes the whole batch in one transaction: all of it, or on error none of it.
+    ///
+    /// On an error with [`StoreError::is_retryable`], keep the batch and commit
+    /// it again later; ids already stored make the retry harmless.
+    pub async fn commit(&self, batch: &Batch) -> Result<CommitOutcome, StoreError> {
+        write::commit(&self.writer, self.reader.backend, batch).await
+    }
+
+    /// A read-only handle for the other modules; cheap to clone.
+    pub fn reader(&self) -> StoreReader {
+        self.reader.clone()
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.reader.backend
+    }
+
+    /// A description for logs, e.g. `SQLite file /var/lib/safecare/store.db (WAL)`.
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    /// Closes every connection, waiting for running queries to finish.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.pool.close().await;
+    }
+}

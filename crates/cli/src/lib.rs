@@ -1,0 +1,7 @@
+//! The pieces behind the `safecare` command, shared with its integration tests.
+
+pub mod bench;
+pub mod demo;
+pub mod platform;
+pub mod replay;
+pub mod scenarios;

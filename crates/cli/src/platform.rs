@@ -1,0 +1,141 @@
+//! Assembling the platform in one process: broker, store, exchange, HTTP API.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use safecare_bus::{BrokerUrl, EmbeddedBroker};
+use safecare_core::site::Site;
+use safecare_correlate::RuleSet;
+use safecare_exchange::{ExchangeConfig, ExchangeHandle};
+use safecare_store::Store;
+use safecare_web::AppState;
+
+/// Which MQTT broker the platform uses.
+#[derive(Debug, Clone)]
+pub enum BrokerChoice {
+    /// Start the embedded broker on these addresses (MQTT 3.1.1, optional MQTT 5).
+    Embedded {
+        listen: SocketAddr,
+        listen_v5: Option<SocketAddr>,
+    },
+    /// Use a running broker.
+    External(BrokerUrl),
+}
+
+/// Everything `safecare up` needs to start.
+pub struct PlatformConfig {
+    pub broker: BrokerChoice,
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://...`.
+    pub database: String,
+    pub http_listen: SocketAddr,
+    pub site: Site,
+    pub rules: RuleSet,
+}
+
+/// A running platform.
+pub struct Platform {
+    pub broker_url: BrokerUrl,
+    pub embedded_broker: Option<EmbeddedBroker>,
+    pub exchange: ExchangeHandle,
+    pub http_addr: SocketAddr,
+    pub site: Site,
+    pub database: String,
+}
+
+impl Platform {
+    /// Starts every part; fails with a message that says what to change.
+    pub async fn start(config: PlatformConfig) -> Result<Platform> {
+        let (broker_url, embedded_broker) = match config.broker {
+            BrokerChoice::Embedded { listen, listen_v5 } => {
+                let broker =
+                    tokio::task::spawn_blocking(move || EmbeddedBroker::start(listen, listen_v5))
+                        .await
+                        .context("the embedded broker thread failed")??;
+                (broker.url(), Some(broker))
+            }
+            BrokerChoice::External(url) => (url, None),
+        };
+
+        let store = Store::open(&config.database)
+            .await
+            .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
+        let exchange =
+            safecare_exchange::start(store, &broker_url, config.rules, ExchangeConfig::default())
+                .await?;
+
+        let listener = tokio::net::TcpListener::bind(config.http_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot serve HTTP on {}: pass --http-listen with a free address",
+                    config.http_listen
+                )
+            })?;
+        let http_addr = listener.local_addr()?;
+        let state = AppState {
+            exchange: exchange.clone(),
+            site_name: config.site.name().to_string(),
+            started: Instant::now(),
+        };
+        tokio::spawn(async move {
+            if let Err(err) = safecare_web::serve(listener, state).await {
+                tracing::error!(%err, "the HTTP API stopped; restart safecare");
+            }
+        });
+
+        Ok(Platform {
+            broker_url,
+            embedded_broker,
+            exchange,
+            http_addr,
+            site: config.site,
+            database: redact(&config.database),
+        })
+    }
+
+    /// Waits until the store holds at least `events` events and all received ones are processed.
+    pub async fn wait_for_events(&self, events: u64, timeout: Duration) -> Result<u64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.exchange.sync().await;
+            let stored = self.exchange.reader().counts().await?.events;
+            if stored >= events {
+                return Ok(stored);
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("only {stored} of {events} events were stored within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://safecare.db"),
+            "sqlite://safecare.db"
+        );
+    }
+}

@@ -1,0 +1,724 @@
+//! The writer task: one task owns the store's write side and the correlation engine.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use safecare_bus::client::Qos;
+use safecare_bus::topics::{self, Topic};
+use safecare_bus::{
+    BrokerUrl, BusClient, BusError, ClientOptions, HealthReport, Incoming, Publish,
+};
+use safecare_core::{Alert, AlertStatus, Incident, SecurityEvent};
+use safecare_correlate::{Engine, RuleSet};
+use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreReader};
+use serde::Serialize;
+use thiserror::Error;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use ulid::Ulid;
+
+use crate::ingest::{self, Decoded};
+use crate::metrics::Metrics;
+use crate::workflow::{self, Command, WorkflowError};
+
+/// Tuning of the exchange service.
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    /// Most messages committed in one transaction.
+    pub batch_max: usize,
+    /// How many recent event ids are remembered to skip redelivered events.
+    pub recent_ids: usize,
+    /// How long to wait for the broker at start.
+    pub connect_timeout: Duration,
+    /// MQTT client id of the service.
+    pub client_id: String,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            batch_max: 1000,
+            recent_ids: 100_000,
+            connect_timeout: Duration::from_secs(10),
+            client_id: format!("safecare-exchange-{}", std::process::id()),
+        }
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, Error)]
+pub enum ExchangeError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+/// Why an operator action failed.
+#[derive(Debug, Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    #[error("the store refused the change: {0}")]
+    Store(#[from] StoreError),
+    #[error("the exchange service has stopped; restart safecare")]
+    Stopped,
+}
+
+/// The documents an action changed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changed {
+    pub alerts: Vec<Alert>,
+    pub incidents: Vec<Incident>,
+}
+
+/// A change pushed to live clients (the console's stream).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "lowercase")]
+pub enum LiveUpdate {
+    Alert(Alert),
+    Incident(Incident),
+}
+
+/// What one committed batch held, for benchmarks and the demo.
+#[derive(Debug, Clone)]
+pub struct CommitReport {
+    pub event_ids: Vec<Ulid>,
+    pub outcome: CommitOutcome,
+    pub committed_at: Instant,
+}
+
+enum Request {
+    Act(Command, oneshot::Sender<Result<Changed, ActionError>>),
+    Sync(oneshot::Sender<()>),
+}
+
+/// A handle on the running service; cheap to clone.
+#[derive(Clone)]
+pub struct ExchangeHandle {
+    requests: mpsc::Sender<Request>,
+    reader: StoreReader,
+    metrics: Arc<Metrics>,
+    live: broadcast::Sender<LiveUpdate>,
+    commits: broadcast::Sender<Arc<CommitReport>>,
+    health: Arc<RwLock<BTreeMap<String, HealthReport>>>,
+    bus: BusClient,
+}
+
+impl ExchangeHandle {
+    /// Carries out an operator action and returns what it changed.
+    pub async fn act(&self, command: Command) -> Result<Changed, ActionError> {
+        workflow::check(&command)?;
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Act(command, reply))
+            .await
+            .map_err(|_| ActionError::Stopped)?;
+        answer.await.map_err(|_| ActionError::Stopped)?
+    }
+
+    /// Returns once every message received so far has been stored and evaluated.
+    pub async fn sync(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.requests.send(Request::Sync(reply)).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+
+    /// Read access to the store, for the API.
+    pub fn reader(&self) -> &StoreReader {
+        &self.reader
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Alert and incident changes as they happen.
+    pub fn subscribe_live(&self) -> broadcast::Receiver<LiveUpdate> {
+        self.live.subscribe()
+    }
+
+    /// Every committed batch, as it is committed.
+    pub fn subscribe_commits(&self) -> broadcast::Receiver<Arc<CommitReport>> {
+        self.commits.subscribe()
+    }
+
+    /// The last heartbeat of every module seen on `health/+`.
+    pub fn module_health(&self) -> Vec<HealthReport> {
+        self.health
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The bus client of the service, for publishing on behalf of the platform.
+    pub fn bus(&self) -> &BusClient {
+        &self.bus
+    }
+}
+
+/// Connects to the broker and starts the writer task.
+pub async fn start(
+    store: Store,
+    broker: &BrokerUrl,
+    rules: RuleSet,
+    config: ExchangeConfig,
+) -> Result<ExchangeHandle, ExchangeError> {
+    let mut options = ClientOptions::new("exchange")
+        .subscribe(topics::ALL_EVENTS, Qos::AtLeastOnce)
+        .subscribe(topics::ALL_HEALTH, Qos::AtLeastOnce);
+    options.client_id = config.client_id.clone();
+    options.manual_acks = true;
+    options.inflight = u16::try_from(config.batch_max * 2).unwrap_or(u16::MAX);
+    options.incoming_capacity = config.batch_max * 4;
+    let (bus, incoming) = BusClient::connect(broker, options, config.connect_timeout).await?;
+
+    let (requests, requests_rx) = mpsc::channel(64);
+    let handle = ExchangeHandle {
+        requests,
+        reader: store.reader(),
+        metrics: Arc::new(Metrics::default()),
+        live: broadcast::channel(1024).0,
+        commits: broadcast::channel(1024).0,
+        health: Arc::default(),
+        bus: bus.clone(),
+    };
+    let writer = Writer {
+        store,
+        engine: Engine::new(rules),
+        incoming,
+        requests: requests_rx,
+        handle: handle.clone(),
+        acknowledged: HashSet::new(),
+        recent: RecentIds::new(config.recent_ids),
+        batch_max: config.batch_max.max(1),
+    };
+    tokio::spawn(writer.run());
+    tracing::info!(broker = %broker, "exchange service started");
+    Ok(handle)
+}
+
+struct Writer {
+    store: Store,
+    engine: Engine,
+    incoming: Incoming,
+    requests: mpsc::Receiver<Request>,
+    handle: ExchangeHandle,
+    /// Alerts a person acknowledged: correlation updates keep that status.
+    acknowledged: HashSet<Ulid>,
+    recent: RecentIds,
+    batch_max: usize,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        let mut expire = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                biased;
+                request = self.requests.recv() => match request {
+                    Some(Request::Act(command, reply)) => {
+                        let _ = reply.send(self.act(command).await);
+                    }
+                    Some(Request::Sync(reply)) => {
+                        self.drain().await;
+                        let _ = reply.send(());
+                    }
+                    None => break,
+                },
+                publish = self.incoming.recv() => match publish {
+                    Some(first) => {
+                        let batch = self.collect(first);
+                        self.ingest(batch).await;
+                    }
+                    None => break,
+                },
+                _ = expire.tick() => self.engine.expire(Utc::now()),
+            }
+        }
+        tracing::warn!("exchange service stopped");
+    }
+
+    /// Takes the first message and whatever else is already waiting, up to the batch size.
+    fn collect(&mut self, first: Publish) -> Vec<Publish> {
+        let mut batch = vec![first];
+        while batch.len() < self.batch_max {
+            match self.incoming.try_recv() {
+                Some(publish) => batch.push(publish),
+                None => break,
+            }
+        }
+        batch
+    }
+
+    /// Processes every message already received.
+    async fn drain(&mut self) {
+        while let Some(first) = self.incoming.try_recv() {
+            let batch = self.collect(first);
+            self.ingest(batch).await;
+        }
+    }
+
+    async fn ingest(&mut self, publishes: Vec<Publish>) {
+        let started = Instant::now();
+        let metrics = self.handle.metrics.clone();
+
+        // 1. Decode: events, dead letters, and heartbeats of other modules.
+        let mut batch = Batch::default();
+        for publish in &publishes {
+            if let Topic::Health(_) = topics::parse(&publish.topic) {
+                self.record_health(&publish.payload);
+                continue;
+            }
+            metrics.messages_received.fetch_add(1, Ordering::Relaxed);
+            match ingest::decode(&publish.topic, &publish.payload) {
+                Decoded::Event(event) => batch.events.push(event),
+                Decoded::Rejected(letter) => {
+                    metrics.dead_letter(&letter.module, &letter.reason_code);
+                    tracing::debug!(topic = %letter.topic, reason = %letter.reason, "dead letter");
+                    batch.dead_letters.push(letter);
+                }
+            }
+        }
+
+        // 2. Skip redelivered events, then evaluate the new ones into alerts.
+        let received = batch.events.len();
+        batch.events.retain(|event| self.recent.insert(event.id));
+        let redelivered = (received - batch.events.len()) as u64;
+        batch.alerts = self.correlate(&batch.events);
+
+        // 3. Commit, retrying until the store takes it; then acknowledge.
+        let outcome = self.commit(&mut batch).await;
+        for publish in &publishes {
+            let _ = self.handle.bus.ack(publish).await;
+        }
+
+        // 4. Tell the world.
+        let duplicates = outcome.events_duplicate + redelivered;
+        metrics
+            .events_stored
+            .fetch_add(outcome.events_inserted, Ordering::Relaxed);
+        metrics
+            .events_duplicate
+            .fetch_add(duplicates, Ordering::Relaxed);
+        metrics.batches_committed.fetch_add(1, Ordering::Relaxed);
+        metrics.observe_latency(started.elapsed(), batch.events.len() as u64);
+        self.publish_dead_letters(&batch.dead_letters).await;
+        for alert in &batch.alerts {
+            self.publish_alert(alert).await;
+        }
+        let report = CommitReport {
+            event_ids: batch.events.iter().map(|e| e.id).collect(),
+            outcome,
+            committed_at: Instant::now(),
+        };
+        let _ = self.handle.commits.send(Arc::new(report));
+    }
+
+    /// Runs new events through the engine; returns the latest version of each changed alert.
+    fn correlate(&mut self, events: &[SecurityEvent]) -> Vec<Alert> {
+        let mut changed: HashMap<Ulid, Alert> = HashMap::new();
+        let mut order = Vec::new();
+        for event in events {
+            for mut alert in self.engine.process(event) {
+                if self.acknowledged.contains(&alert.id) {
+                    alert.status = AlertStatus::Acknowledged;
+                }
+                if changed.insert(alert.id, alert.clone()).is_none() {
+                    order.push(alert.id);
+                }
+            }
+        }
+
+        let metrics = &self.handle.metrics;
+        let mut alerts = Vec::with_capacity(order.len());
+        for id in order {
+            if let Some(alert) = changed.remove(&id) {
+                if alert.event_count <= 1 && alert.created == alert.updated {
+                    metrics.alerts_raised.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    metrics.alert_updates.fetch_add(1, Ordering::Relaxed);
+                }
+                alerts.push(alert);
+            }
+        }
+        alerts
+    }
+
+    /// Commits a batch, retrying while the store says it may work later.
+    ///
+    /// A batch the store refuses for good is split: the parts it takes are
+    /// stored, and each event it refuses becomes a dead letter with the reason.
+    async fn commit(&mut self, batch: &mut Batch) -> CommitOutcome {
+        let mut backoff = Duration::from_millis(50);
+        let mut warned = false;
+        loop {
+            match self.store.commit(batch).await {
+                Ok(outcome) => {
+                    if warned {
+                        tracing::info!("store accepts writes again; the held batch is stored");
+                    }
+                    return outcome;
+                }
+                Err(err) if err.is_retryable() => {
+                    self.handle.metrics.store_error(err.code());
+                    self.handle
+                        .metrics
+                        .store_retries
+                        .fetch_add(1, Ordering::Relaxed);
+                    if !warned {
+                        tracing::warn!(%err, events = batch.events.len(), "holding the batch and retrying");
+                        warned = true;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(err) => {
+                    self.handle.metrics.store_error(err.code());
+                    tracing::error!(%err, "the store refused a batch; storing its parts one by one");
+                    return self.commit_piecewise(batch).await;
+                }
+            }
+        }
+    }
+
+    async fn commit_piecewise(&mut self, batch: &mut Batch) -> CommitOutcome {
+        let mut total = CommitOutcome::default();
+        let events = std::mem::take(&mut batch.events);
+        let mut kept = Vec::with_capacity(events.len());
+        for event in events {
+            let single = Batch {
+                events: vec![event.clone()],
+                ..Batch::default()
+            };
+            match self.store.commit(&single).await {
+                Ok(outcome) => {
+                    total.events_inserted += outcome.events_inserted;
+                    total.events_duplicate += outcome.events_duplicate;
+                    kept.push(event);
+                }
+                Err(err) => {
+                    let payload = serde_json::to_vec(&event).unwrap_or_default();
+                    let topic = topics::event(event.module.as_str());
+                    let reason = format!("the store refused the event: {err}");
+                    let letter = DeadLetter::new(
+                        event.module.as_str(),
+                        &topic,
+                        "store_refused",
+                        &reason,
+                        &payload,
+                    );
+                    self.handle
+                        .metrics
+                        .dead_letter(&letter.module, &letter.reason_code);
+                    batch.dead_letters.push(letter);
+                }
+            }
+        }
+        batch.events = kept;
+
+        let rest = Batch {
+            events: Vec::new(),
+            ..std::mem::take(batch)
+        };
+        match self.store.commit(&rest).await {
+            Ok(outcome) => {
+                total.alerts_written = outcome.alerts_written;
+                total.dead_letters_written = outcome.dead_letters_written;
+            }
+            Err(err) => tracing::error!(
+                %err, alerts = rest.alerts.len(), dead_letters = rest.dead_letters.len(),
+                "could not store alerts and dead letters; they are lost, check the database"
+            ),
+        }
+        *batch = Batch {
+            events: batch.events.clone(),
+            ..rest
+        };
+        total
+    }
+
+    async fn act(&mut self, command: Command) -> Result<Changed, ActionError> {
+        let now = Utc::now();
+        let mut batch = Batch::default();
+        let mut changed = Changed::default();
+
+        match command {
+            Command::AcknowledgeAlert { alert, actor } => {
+                let mut doc = self.alert(alert).await?;
+                let detail = serde_json::json!({});
+                batch.audit.push(workflow::move_alert(
+                    &mut doc,
+                    AlertStatus::Acknowledged,
+                    &actor,
+                    now,
+                    detail,
+                )?);
+                self.acknowledged.insert(alert);
+                changed.alerts.push(doc);
+            }
+            Command::DismissAlert {
+                alert,
+                actor,
+                reason,
+            } => {
+                let mut doc = self.alert(alert).await?;
+                let detail = serde_json::json!({ "reason": reason });
+                batch.audit.push(workflow::move_alert(
+                    &mut doc,
+                    AlertStatus::Dismissed,
+                    &actor,
+                    now,
+                    detail,
+                )?);
+                doc.dismiss_reason = Some(reason);
+                changed.alerts.push(doc);
+            }
+            Command::ConfirmAlert {
+                alert,
+                actor,
+                incident,
+                kind,
+                title,
+            } => {
+                let mut doc = self.alert(alert).await?;
+                let target = match incident {
+                    Some(id) => Some(self.incident(id).await?),
+                    None => None,
+                };
+                let mut incident =
+                    self.confirm_into(&mut doc, target, kind, title, &actor, now, &mut batch)?;
+                incident.updated = now;
+                changed.alerts.push(doc);
+                changed.incidents.push(incident);
+            }
+            Command::CreateIncident {
+                alerts,
+                actor,
+                kind,
+                title,
+            } => {
+                let mut docs = Vec::new();
+                for id in alerts {
+                    let mut doc = self.alert(id).await?;
+                    let detail = serde_json::json!({});
+                    batch.audit.push(workflow::move_alert(
+                        &mut doc,
+                        AlertStatus::Confirmed,
+                        &actor,
+                        now,
+                        detail,
+                    )?);
+                    docs.push(doc);
+                }
+                let (incident, record) = workflow::new_incident(&docs, kind, title, &actor, now);
+                batch.audit.push(record);
+                for doc in &mut docs {
+                    doc.incident = Some(incident.id);
+                }
+                changed.alerts = docs;
+                changed.incidents.push(incident);
+            }
+            Command::MergeIncidents { into, from, actor } => {
+                let mut target = self.incident(into).await?;
+                let mut sources = Vec::new();
+                for id in from {
+                    sources.push(self.incident(id).await?);
+                }
+                batch
+                    .audit
+                    .extend(workflow::merge(&mut target, &mut sources, &actor, now)?);
+                changed.incidents.push(target);
+                changed.incidents.extend(sources);
+            }
+            Command::SetIncidentState {
+                incident,
+                actor,
+                state,
+            } => {
+                let mut doc = self.incident(incident).await?;
+                batch
+                    .audit
+                    .push(workflow::set_state(&mut doc, state, &actor, now)?);
+                changed.incidents.push(doc);
+            }
+            Command::AssignOwner {
+                incident,
+                actor,
+                owner,
+            } => {
+                let mut doc = self.incident(incident).await?;
+                batch
+                    .audit
+                    .push(workflow::assign(&mut doc, &owner, &actor, now)?);
+                changed.incidents.push(doc);
+            }
+            Command::AddNote {
+                incident,
+                actor,
+                text,
+            } => {
+                let mut doc = self.incident(incident).await?;
+                batch
+                    .audit
+                    .push(workflow::add_note(&mut doc, &text, &actor, now)?);
+                changed.incidents.push(doc);
+            }
+        }
+
+        batch.alerts = changed.alerts.clone();
+        batch.incidents = changed.incidents.clone();
+        self.store.commit(&batch).await?;
+        self.after_action(&changed).await;
+        Ok(changed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn confirm_into(
+        &mut self,
+        alert: &mut Alert,
+        target: Option<Incident>,
+        kind: Option<safecare_core::IncidentType>,
+        title: Option<String>,
+        actor: &str,
+        now: chrono::DateTime<Utc>,
+        batch: &mut Batch,
+    ) -> Result<Incident, WorkflowError> {
+        let detail = serde_json::json!({});
+        batch.audit.push(workflow::move_alert(
+            alert,
+            AlertStatus::Confirmed,
+            actor,
+            now,
+            detail,
+        )?);
+        let incident = match target {
+            Some(mut incident) => {
+                batch
+                    .audit
+                    .push(workflow::add_alert(&mut incident, alert, actor, now)?);
+                incident
+            }
+            None => {
+                let (incident, record) =
+                    workflow::new_incident(std::slice::from_ref(alert), kind, title, actor, now);
+                batch.audit.push(record);
+                incident
+            }
+        };
+        alert.incident = Some(incident.id);
+        Ok(incident)
+    }
+
+    async fn after_action(&mut self, changed: &Changed) {
+        let metrics = self.handle.metrics.clone();
+        for alert in &changed.alerts {
+            if alert.status.is_closed() {
+                self.engine.alert_closed(alert.id);
+                self.acknowledged.remove(&alert.id);
+            }
+            metrics.alert_updates.fetch_add(1, Ordering::Relaxed);
+            self.publish_alert(alert).await;
+        }
+        for incident in &changed.incidents {
+            metrics.incidents_changed.fetch_add(1, Ordering::Relaxed);
+            let _ = self
+                .handle
+                .bus
+                .publish_json(topics::INCIDENT, Qos::AtLeastOnce, false, incident)
+                .await;
+            let _ = self
+                .handle
+                .live
+                .send(LiveUpdate::Incident(incident.clone()));
+        }
+    }
+
+    async fn alert(&self, id: Ulid) -> Result<Alert, ActionError> {
+        self.store
+            .reader()
+            .alert(id)
+            .await?
+            .ok_or(ActionError::Workflow(WorkflowError::NotFound {
+                what: "alert",
+                id,
+            }))
+    }
+
+    async fn incident(&self, id: Ulid) -> Result<Incident, ActionError> {
+        self.store
+            .reader()
+            .incident(id)
+            .await?
+            .ok_or(ActionError::Workflow(WorkflowError::NotFound {
+                what: "incident",
+                id,
+            }))
+    }
+
+    async fn publish_alert(&self, alert: &Alert) {
+        let _ = self
+            .handle
+            .bus
+            .publish_json(topics::ALERT, Qos::AtLeastOnce, false, alert)
+            .await;
+        let _ = self.handle.live.send(LiveUpdate::Alert(alert.clone()));
+    }
+
+    async fn publish_dead_letters(&self, letters: &[DeadLetter]) {
+        for letter in letters {
+            let topic = topics::deadletter(&letter.module);
+            let _ = self
+                .handle
+                .bus
+                .publish_json(&topic, Qos::AtLeastOnce, false, letter)
+                .await;
+        }
+    }
+
+    fn record_health(&self, payload: &[u8]) {
+        if let Ok(report) = serde_json::from_slice::<HealthReport>(payload) {
+            let mut map = self
+                .handle
+                .health
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            map.insert(report.module.clone(), report);
+        }
+    }
+}
+
+use std::sync::atomic::Ordering;
+
+/// A bounded memory of recently seen event ids, oldest forgotten first.
+struct RecentIds {
+    set: HashSet<Ulid>,
+    order: VecDeque<Ulid>,
+    capacity: usize,
+}
+
+impl RecentIds {
+    fn new(capacity: usize) -> Self {
+        RecentIds {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Remembers `id`; false when it was already remembered.
+    fn insert(&mut self, id: Ulid) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > self.capacity {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+        true
+    }
+}

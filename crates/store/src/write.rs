@@ -1,0 +1,301 @@
+//! The one write path: a [`Batch`] committed in a single transaction.
+
+use std::collections::HashMap;
+
+use safecare_core::{Alert, AuditRecord, Incident, SecurityEvent};
+use serde::Serialize;
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe};
+use ulid::Ulid;
+
+use crate::model::severity_rank;
+use crate::sql::{Bind, bind_all, micros, values_placeholders};
+use crate::{Backend, Batch, CommitOutcome, DeadLetter, StoreError};
+
+/// Bound values per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_BINDS_PER_STATEMENT: usize = 30_000;
+
+/// Rows per multi-row INSERT; larger statements gain little and cost memory.
+const MAX_ROWS_PER_STATEMENT: usize = 1000;
+
+const EVENT_INSERT: &str =
+    "INSERT INTO events (id, time_us, module, kind, domain, severity, asset, zone, doc) VALUES ";
+const EVENT_CONFLICT: &str = " ON CONFLICT (id) DO NOTHING";
+
+const ALERT_INSERT: &str = "INSERT INTO alerts (id, status, severity, domain, asset, zone, \
+     first_seen_us, last_seen_us, created_us, updated_us, doc) VALUES ";
+const ALERT_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+     severity = excluded.severity, domain = excluded.domain, asset = excluded.asset, \
+     zone = excluded.zone, first_seen_us = excluded.first_seen_us, \
+     last_seen_us = excluded.last_seen_us, created_us = excluded.created_us, \
+     updated_us = excluded.updated_us, doc = excluded.doc \
+     WHERE excluded.updated_us >= alerts.updated_us";
+
+const INCIDENT_INSERT: &str = "INSERT INTO incidents (id, state, kind, owner, severity, \
+     created_us, updated_us, doc) VALUES ";
+const INCIDENT_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET state = excluded.state, \
+     kind = excluded.kind, owner = excluded.owner, severity = excluded.severity, \
+     created_us = excluded.created_us, updated_us = excluded.updated_us, doc = excluded.doc \
+     WHERE excluded.updated_us >= incidents.updated_us";
+
+const AUDIT_INSERT: &str = "INSERT INTO audit_records (id, time_us, actor, action, target_kind, \
+     target_id, doc) VALUES ";
+const DEAD_LETTER_INSERT: &str = "INSERT INTO dead_letters (id, time_us, module, topic, \
+     reason_code, doc) VALUES ";
+const APPEND_CONFLICT: &str = " ON CONFLICT (id) DO NOTHING";
+
+/// One kind of row: its INSERT head, conflict clause and column count.
+struct Table {
+    insert: &'static str,
+    conflict: &'static str,
+    columns: usize,
+}
+
+const EVENTS: Table = Table {
+    insert: EVENT_INSERT,
+    conflict: EVENT_CONFLICT,
+    columns: 9,
+};
+const ALERTS: Table = Table {
+    insert: ALERT_INSERT,
+    conflict: ALERT_CONFLICT,
+    columns: 11,
+};
+const INCIDENTS: Table = Table {
+    insert: INCIDENT_INSERT,
+    conflict: INCIDENT_CONFLICT,
+    columns: 8,
+};
+const AUDIT: Table = Table {
+    insert: AUDIT_INSERT,
+    conflict: APPEND_CONFLICT,
+    columns: 7,
+};
+const DEAD_LETTERS: Table = Table {
+    insert: DEAD_LETTER_INSERT,
+    conflict: APPEND_CONFLICT,
+    columns: 6,
+};
+
+/// Writes the whole batch in one transaction, or nothing of it.
+pub(crate) async fn commit(
+    pool: &AnyPool,
+    backend: Backend,
+    batch: &Batch,
+) -> Result<CommitOutcome, StoreError> {
+    if batch.is_empty() {
+        return Ok(CommitOutcome::default());
+    }
+    let to_store = |err| StoreError::from_sqlx(err, backend);
+
+    let mut tx = pool.begin().await.map_err(to_store)?;
+    let written = write_all(&mut tx, batch).await;
+    match written {
+        Ok(outcome) => {
+            tx.commit().await.map_err(to_store)?;
+            tracing::trace!(?outcome, "batch committed");
+            Ok(outcome)
+        }
+        Err(err) => {
+            // SQLite may already have rolled back (e.g. on SQLITE_FULL); either way
+            // nothing of the batch is kept, which is what the caller is told.
+            if let Err(rollback) = tx.rollback().await {
+                tracing::debug!(%rollback, "rollback after a failed commit");
+            }
+            Err(to_store(err))
+        }
+    }
+}
+
+/// Every table of the batch, in a fixed order.
+async fn write_all(conn: &mut AnyConnection, batch: &Batch) -> Result<CommitOutcome, sqlx::Error> {
+    let events_inserted = insert_rows(conn, &EVENTS, event_rows(&batch.events)?).await?;
+
+    let alerts = newest_by_id(&batch.alerts, |a| (a.id, micros(a.updated)));
+    let alerts_written = insert_rows(conn, &ALERTS, alert_rows(&alerts)?).await?;
+
+    let incidents = newest_by_id(&batch.incidents, |i| (i.id, micros(i.updated)));
+    let incidents_written = insert_rows(conn, &INCIDENTS, incident_rows(&incidents)?).await?;
+
+    let audit_written = insert_rows(conn, &AUDIT, audit_rows(&batch.audit)?).await?;
+    let dead_letters_written =
+        insert_rows(conn, &DEAD_LETTERS, dead_letter_rows(&batch.dead_letters)?).await?;
+
+    Ok(CommitOutcome {
+        events_inserted,
+        events_duplicate: (batch.events.len() as u64).saturating_sub(events_inserted),
+        alerts_written,
+        incidents_written,
+        audit_written,
+        dead_letters_written,
+    })
+}
+
+/// Runs multi-row INSERTs over `binds` (a flat run of rows); returns rows changed.
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    table: &Table,
+    binds: Vec<Bind>,
+) -> Result<u64, sqlx::Error> {
+    let rows_per_statement = (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
+    let mut changed = 0;
+    let mut binds = binds.into_iter().peekable();
+
+    while binds.peek().is_some() {
+        let chunk: Vec<Bind> = binds
+            .by_ref()
+            .take(rows_per_statement * table.columns)
+            .collect();
+        let rows = chunk.len() / table.columns;
+        let sql = format!(
+            "{}{}{}",
+            table.insert,
+            values_placeholders(rows, table.columns),
+            table.conflict
+        );
+        let query = bind_all(sqlx::query(AssertSqlSafe(sql)), chunk);
+        changed += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// Keeps one version per id: the one with the latest `updated`, later ones winning ties.
+/// (PostgreSQL refuses to upsert the same row twice in one statement.)
+fn newest_by_id<T>(items: &[T], key: impl Fn(&T) -> (Ulid, i64)) -> Vec<&T> {
+    let mut newest: HashMap<Ulid, (i64, usize)> = HashMap::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let (id, updated) = key(item);
+        let entry = newest.entry(id).or_insert((updated, index));
+        if updated >= entry.0 {
+            *entry = (updated, index);
+        }
+    }
+    let mut keep: Vec<usize> = newest.into_values().map(|(_, index)| index).collect();
+    keep.sort_unstable();
+    keep.into_iter()
+        .filter_map(|index| items.get(index))
+        .collect()
+}
+
+/// The JSON document kept beside the indexed columns.
+fn doc<T: Serialize>(value: &T) -> Result<Bind, sqlx::Error> {
+    serde_json::to_string(value)
+        .map(Bind::Text)
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))
+}
+
+fn event_rows(events: &[SecurityEvent]) -> Result<Vec<Bind>, sqlx::Error> {
+    let mut binds = Vec::with_capacity(events.len() * EVENTS.columns);
+    for event in events {
+        binds.extend([
+            Bind::Text(event.id.to_string()),
+            Bind::Int(micros(event.time)),
+            Bind::Text(event.module.as_str().to_string()),
+            Bind::Text(event.kind.clone()),
+            Bind::Text(domain_name(event)),
+            Bind::Int(i64::from(event.severity)),
+            Bind::OptText(event.asset.clone()),
+            Bind::OptText(event.zone().map(str::to_string)),
+            doc(event)?,
+        ]);
+    }
+    Ok(binds)
+}
+
+fn domain_name(event: &SecurityEvent) -> String {
+    match event.domain {
+        safecare_core::Domain::Cyber => "cyber".to_string(),
+        safecare_core::Domain::Physical => "physical".to_string(),
+    }
+}
+
+fn alert_rows(alerts: &[&Alert]) -> Result<Vec<Bind>, sqlx::Error> {
+    let mut binds = Vec::with_capacity(alerts.len() * ALERTS.columns);
+    for alert in alerts {
+        binds.extend([
+            Bind::Text(alert.id.to_string()),
+            Bind::Text(alert.status.as_str().to_string()),
+            Bind::Int(severity_rank(alert.severity)),
+            Bind::Text(alert.domain.as_str().to_string()),
+            Bind::OptText(alert.asset.clone()),
+            Bind::OptText(alert.zone.clone()),
+            Bind::Int(micros(alert.first_seen)),
+            Bind::Int(micros(alert.last_seen)),
+            Bind::Int(micros(alert.created)),
+            Bind::Int(micros(alert.updated)),
+            doc(alert)?,
+        ]);
+    }
+    Ok(binds)
+}
+
+fn incident_rows(incidents: &[&Incident]) -> Result<Vec<Bind>, sqlx::Error> {
+    let mut binds = Vec::with_capacity(incidents.len() * INCIDENTS.columns);
+    for incident in incidents {
+        binds.extend([
+            Bind::Text(incident.id.to_string()),
+            Bind::Text(incident.state.as_str().to_string()),
+            Bind::Text(incident.kind.as_str().to_string()),
+            Bind::OptText(incident.owner.clone()),
+            Bind::Int(severity_rank(incident.severity)),
+            Bind::Int(micros(incident.created)),
+            Bind::Int(micros(incident.updated)),
+            doc(incident)?,
+        ]);
+    }
+    Ok(binds)
+}
+
+fn audit_rows(records: &[AuditRecord]) -> Result<Vec<Bind>, sqlx::Error> {
+    let mut binds = Vec::with_capacity(records.len() * AUDIT.columns);
+    for record in records {
+        binds.extend([
+            Bind::Text(record.id.to_string()),
+            Bind::Int(micros(record.time)),
+            Bind::Text(record.actor.clone()),
+            Bind::Text(record.action.clone()),
+            Bind::Text(record.target_kind.clone()),
+            Bind::Text(record.target_id.clone()),
+            doc(record)?,
+        ]);
+    }
+    Ok(binds)
+}
+
+fn dead_letter_rows(letters: &[DeadLetter]) -> Result<Vec<Bind>, sqlx::Error> {
+    let mut binds = Vec::with_capacity(letters.len() * DEAD_LETTERS.columns);
+    for letter in letters {
+        binds.extend([
+            Bind::Text(letter.id.to_string()),
+            Bind::Int(micros(letter.time)),
+            Bind::Text(letter.module.clone()),
+            Bind::Text(letter.topic.clone()),
+            Bind::Text(letter.reason_code.clone()),
+            doc(letter)?,
+        ]);
+    }
+    Ok(binds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_by_id_keeps_the_latest_update_of_each_id() {
+        let (a, b) = (Ulid::new(), Ulid::new());
+        let items = [(a, 2), (b, 1), (a, 1), (a, 2)];
+        let kept = newest_by_id(&items, |&(id, updated)| (id, updated));
+        // `a` keeps its last version with the highest `updated` (index 3), `b` its only one.
+        assert_eq!(kept.len(), 2);
+        assert!(std::ptr::eq(kept[0], &items[1]));
+        assert!(std::ptr::eq(kept[1], &items[3]));
+    }
+
+    #[test]
+    fn statements_stay_under_the_bind_limit() {
+        for table in [&EVENTS, &ALERTS, &INCIDENTS, &AUDIT, &DEAD_LETTERS] {
+            let rows = (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
+            assert!(rows * table.columns <= 32_766);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Faults: a locked or full SQLite file, an unreachable or restarted
+//! PostgreSQL, a path that cannot be opened. Each time the store answers with
+//! a typed error that says what to do, loses nothing it accepted, and keeps serving.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Kind, TestDb, at, event};
+use safecare_core::{Module, SecurityEvent};
+use safecare_store::{Batch, Store, StoreError, StoreOptions};
+use sqlx::{Connection, Executor, SqliteConnection};
+
+fn events(count: i64, summary_len: usize) -> Vec<SecurityEvent> {
+    (0..count)
+        .map(|i| {
+            let mut e = event(
+                Module::Net,
+                "network.port_scan",
+                40,
+                at(i),
+                Some("pacs-01"),
+                None,
+            );
+            e.summary = "s".repeat(summary_len);
+            e
+        })
+        .collect()
+}
+
+fn batch(events: Vec<SecurityEvent>) -> Batch {
+    Batch {
+        events,
+        ..Batch::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_sqlite_is_busy_then_recovers() {
+    let db = TestDb::new(Kind::Sqlite).await;
+    let options = StoreOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..StoreOptions::default()
+    };
+    let store = db.open_with(options).await;
+    let waiting = batch(events(10, 20));
+
+    // Another process takes the write lock and keeps it.
+    let mut locker = SqliteConnection::connect(&db.url).await.unwrap();
+    locker.execute("BEGIN EXCLUSIVE").await.unwrap();
+
+    let started = Instant::now();
+    let err = store.commit(&waiting).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("retry"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // Reads still work while the writer is locked out (WAL).
+    assert_eq!(store.reader().counts().await.unwrap().events, 0);
+
+    locker.execute("COMMIT").await.unwrap();
+    let outcome = store.commit(&waiting).await.unwrap();
+    assert_eq!(outcome.events_inserted, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
+    let db = TestDb::new(Kind::Sqlite).await;
+    let options = StoreOptions {
+        sqlite_max_bytes: Some(400 * 1024),
+        ..StoreOptions::default()
+    };
+    let store = db.open_with(options).await;
+    store.commit(&batch(events(5, 20))).await.unwrap();
+
+    // About 2 MB of events cannot fit in 400 KiB.
+    let err = store.commit(&batch(events(2000, 1000))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Full { .. }), "{err}");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("free disk space"), "{err}");
+
+    // Nothing of the failed batch is stored, reads still answer, small writes still fit.
+    let reader = store.reader();
+    assert_eq!(reader.counts().await.unwrap().events, 5);
+    assert_eq!(
+        reader
+            .events(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
+    );
+    let small: Vec<SecurityEvent> = events(3, 20)
+        .into_iter()
+        .map(|mut e| {
+            e.id = ulid::Ulid::new();
+            e
+        })
+        .collect();
+    assert_eq!(
+        store.commit(&batch(small)).await.unwrap().events_inserted,
+        3
+    );
+}
+
+#[tokio::test]
+async fn sqlite_in_a_missing_directory_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("store.db");
+    let err = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Open { .. }), "{message}");
+    assert!(
+        message.contains("store.db") && message.contains("does not exist"),
+        "{message}"
+    );
+    assert!(message.contains("--database"), "{message}");
+}
+
+#[tokio::test]
+async fn sqlite_path_that_is_a_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Store::open(&format!("sqlite://{}", dir.path().display()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("--database"), "{err}");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_reported_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, vec![b'#'; 8192]).unwrap();
+    let err = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+}
+
+#[tokio::test]
+async fn unknown_url_scheme_is_refused() {
+    let err = Store::open("mysql://root@localhost/db").await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err}");
+    assert!(err.to_string().contains("sqlite://"), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_store_works_for_tests() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    store.commit(&batch(events(3, 10))).await.unwrap();
+    assert_eq!(store.reader().counts().await.unwrap().events, 3);
+}
+
+#[tokio::test]
+async fn postgres_on_a_wrong_port_is_a_connection_error() {
+    let options = StoreOptions {
+        acquire_timeout: Duration::from_secs(5),
+        ..StoreOptions::default()
+    };
+    let started = Instant::now();
+    let err = Store::open_with("postgres://postgres:secret@127.0.0.1:1/postgres", options)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, StoreError::Connection { .. }), "{message}");
+    assert!(err.is_retryable());
+    assert!(
+        message.contains("127.0.0.1:1") && message.contains("running"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("secret"),
+        "the password leaked: {message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(6));
+}
+
+#[tokio::test]
+async fn postgres_missing_database_says_how_to_create_it() {
+    let url = common::postgres_admin_url();
+    let _server_is_up = common::admin_connection().await;
+    let missing = match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/safecare_no_such_database"),
+        None => panic!("unexpected admin URL {url}"),
+    };
+    let err = Store::open(&missing).await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("create the database"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_killed_by_the_server_are_replaced() {
+    let db = TestDb::new(Kind::Postgres).await;
+    let store = db.open().await;
+    store.commit(&batch(events(10, 20))).await.unwrap();
+
+    // The server drops every connection of the store (as on a restart).
+    let mut admin = common::admin_connection().await;
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1";
+    sqlx::query(kill)
+        .bind(db.pg_name())
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The next commit either goes through on a new connection or fails as retryable;
+    // the retry that the exchange service would make must succeed.
+    let more = batch(events(20, 20));
+    if let Err(err) = store.commit(&more).await {
+        assert!(err.is_retryable(), "not retryable: {err}");
+        store.commit(&more).await.unwrap();
+    }
+    assert_eq!(store.reader().counts().await.unwrap().events, 30);
+}
