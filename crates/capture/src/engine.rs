@@ -193,6 +193,13 @@ impl Engine {
         self.account(&packet, handler);
     }
 
+    /// Ends flows whose timeouts passed at `now`, for live captures that go quiet.
+    pub fn expire_at(&mut self, now: crate::time::Timestamp, handler: &mut dyn Handler) {
+        let budget = &mut self.stream_budget;
+        let gaps = &mut self.stats.stream_gaps;
+        self.flows.expire(now, &mut |flow, reason| end_flow(flow, reason, handler, budget, gaps));
+    }
+
     /// Ends every open flow (flushing their streams): call after the last packet.
     pub fn finish(&mut self, handler: &mut dyn Handler) {
         let budget = &mut self.stream_budget;

@@ -216,6 +216,20 @@ impl Synth {
         sport: u16,
         exchanges: &[(&[u8], &[u8])],
     ) {
+        self.paced_session(client, cport, server, sport, exchanges, Duration::ZERO);
+    }
+
+    /// Like [`Synth::tcp_session`], with the clock moved on by `pause` before each
+    /// exchange: beacons, slow uploads, idle keep-alive connections.
+    pub fn paced_session(
+        &mut self,
+        client: &Host,
+        cport: u16,
+        server: &Host,
+        sport: u16,
+        exchanges: &[(&[u8], &[u8])],
+        pause: Duration,
+    ) {
         let (mut c_seq, mut s_seq) = (1000u32, 5000u32);
         self.tcp(client, cport, server, sport, TcpFlags::SYN, c_seq, 0, b"");
         self.tcp(
@@ -243,6 +257,7 @@ impl Synth {
 
         let push = TcpFlags::PSH | TcpFlags::ACK;
         for (request, response) in exchanges {
+            self.advance(pause);
             if !request.is_empty() {
                 self.tcp(client, cport, server, sport, push, c_seq, s_seq, request);
                 c_seq = c_seq.wrapping_add(request.len() as u32);

@@ -447,3 +447,12 @@ fn a_million_assets_generate_index_and_validate() {
         text.len() / 1_000_000
     );
 }
+
+#[test]
+#[ignore]
+fn zz_probe() {
+    let site = generate(1_000_000, 1);
+    let t = std::time::Instant::now();
+    let p = site.problems();
+    println!("validate {:?} {}", t.elapsed(), p.len());
+}

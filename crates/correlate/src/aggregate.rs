@@ -96,8 +96,8 @@ impl Aggregate {
 
     /// An aggregate of several events, given in time order.
     ///
-    /// Asset and zone come from the latest event that names them: in a chain
-    /// that is where the attack arrived.
+    /// Asset and zone come from the latest event that names them: in a
+    /// sequence that is where the attack arrived.
     pub(crate) fn of_chain(chain: &[&Digest]) -> Option<Aggregate> {
         let (first, rest) = chain.split_first()?;
         let mut aggregate = Aggregate::new(first);

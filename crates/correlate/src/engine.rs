@@ -12,7 +12,7 @@ use crate::path::{EventView, FieldPath};
 use crate::rules::{Logic, Rule, RuleSet, SequenceStep};
 
 /// The most matches kept per step of a sequence and group.
-const MAX_HITS_PER_STEP: usize = 8;
+const MAX_HITS_PER_STEP: usize = 16;
 /// Extra event times a threshold group keeps beyond its count.
 const THRESHOLD_SLACK: usize = 64;
 /// The longest grouping key kept, in bytes.
@@ -501,11 +501,26 @@ fn step_keys(
     keyed
 }
 
-/// Finds an ordered chain, one match per step, spanning at most `window`.
+/// Finds an ordered chain, one match per step, spanning at most `window`,
+/// and returns the aggregate of every pending match within the window
+/// before its end (so the alert tells the whole story, not one path).
 ///
 /// Tries each first-step match, latest first, and takes for every later step
 /// the earliest match not before the previous one (the tightest chain).
 fn complete_chain(hits: &[Vec<Digest>], window: TimeDelta) -> Option<Aggregate> {
+    let end = chain_end(hits, window)?;
+    let from = end
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+
+    let mut story: Vec<&Digest> = hits.iter().flatten().filter(|d| d.time >= from).collect();
+    story.sort_by_key(|d| (d.time, d.id));
+    story.dedup_by_key(|d| d.id);
+    Aggregate::of_chain(&story)
+}
+
+/// The time of the last match of a complete chain, if there is one.
+fn chain_end(hits: &[Vec<Digest>], window: TimeDelta) -> Option<DateTime<Utc>> {
     let (first_step, later_steps) = hits.split_first()?;
     for start in first_step.iter().rev() {
         let mut chain: Vec<&Digest> = vec![start];
@@ -519,13 +534,9 @@ fn complete_chain(hits: &[Vec<Digest>], window: TimeDelta) -> Option<Aggregate> 
                 None => break,
             }
         }
-        let complete = chain.len() == hits.len();
-        if complete
-            && chain
-                .last()
-                .is_some_and(|last| last.time - start.time <= window)
-        {
-            return Aggregate::of_chain(&chain);
+        let end = chain.last().map_or(start.time, |d| d.time);
+        if chain.len() == hits.len() && end - start.time <= window {
+            return Some(end);
         }
     }
     None

@@ -417,29 +417,41 @@ pub fn add_note(
     ))
 }
 
-/// Guesses the incident type from the kinds of events behind the alerts.
+/// Guesses the incident type from the rules and event kinds behind the alerts.
+///
+/// Rule ids speak first (`targeted-theft-chain` says theft even though its
+/// events are door and freezer events), then event kinds.
 pub fn infer_type(alerts: &[Alert]) -> IncidentType {
+    let rules: Vec<&str> = alerts.iter().map(|a| a.rule.as_str()).collect();
     let kinds: Vec<&str> = alerts
         .iter()
         .flat_map(|a| a.kinds.iter().map(String::as_str))
         .collect();
-    let any = |needle: &str| kinds.iter().any(|k| k.contains(needle));
-    let rules = [
+    let table = [
         ("ransom", IncidentType::Ransomware),
-        ("fire.", IncidentType::Fire),
         ("theft", IncidentType::Theft),
+        ("cold-chain", IncidentType::Theft),
+        ("fire", IncidentType::Fire),
         ("power", IncidentType::PowerFailure),
+        ("tampering", IncidentType::DataManipulation),
         ("data_manipulation", IncidentType::DataManipulation),
         ("ot.", IncidentType::Sabotage),
+        ("ot-", IncidentType::Sabotage),
+        ("bms", IncidentType::Sabotage),
         ("file.", IncidentType::Malware),
+        ("malicious-file", IncidentType::Malware),
+        ("denial", IncidentType::DenialOfService),
         ("flood", IncidentType::DenialOfService),
-        ("dos", IncidentType::DenialOfService),
     ];
-    rules
-        .into_iter()
-        .find(|(needle, _)| any(needle))
-        .map(|(_, kind)| kind)
-        .unwrap_or(IncidentType::Intrusion)
+    for names in [&rules, &kinds] {
+        let found = table
+            .iter()
+            .find(|(needle, _)| names.iter().any(|n| n.contains(needle)));
+        if let Some((_, kind)) = found {
+            return *kind;
+        }
+    }
+    IncidentType::Intrusion
 }
 
 fn ensure_not_merged(incident: &Incident) -> Result<(), WorkflowError> {

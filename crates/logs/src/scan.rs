@@ -13,7 +13,7 @@ use crate::analytics::{Analytics, DeviceProfiles, Finding};
 use crate::intake::{self, Format, IntakeError, RecordError};
 use crate::record::LogRecord;
 use crate::sigma::correlate::Correlator;
-use crate::sigma::{Detection, RuleError, RulePlan, RuleSet};
+use crate::sigma::{Detection, PlanOptions, RuleError, RulePlan, RuleSet};
 
 /// Most record errors kept for the summary; the rest are only counted.
 const MAX_KEPT_ERRORS: usize = 100;
@@ -82,9 +82,14 @@ pub struct Scanner {
 
 impl Scanner {
     /// A scanner over loaded rules, with device analytics driven by `profiles`.
-    pub fn new(mut rules: RuleSet, profiles: DeviceProfiles) -> Self {
+    pub fn new(rules: RuleSet, profiles: DeviceProfiles) -> Self {
+        Self::with_options(rules, profiles, PlanOptions::default())
+    }
+
+    /// A scanner whose rule plan uses the given prefilters.
+    pub fn with_options(mut rules: RuleSet, profiles: DeviceProfiles, options: PlanOptions) -> Self {
         let correlator = Correlator::new(&mut rules);
-        let plan = RulePlan::new(&mut rules);
+        let plan = RulePlan::with_options(&mut rules, options);
         let summary = LogsSummary {
             rules_loaded: plan.rule_count(),
             correlations_loaded: correlator.as_ref().map_or(0, Correlator::len),

@@ -5,7 +5,7 @@ use safecare_capture::{DecodeError, Direction, EndReason, Flow, Handler, Packet}
 use safecare_core::{AssetDirectory, SecurityEvent};
 
 use crate::anomaly::{AnomalyModel, AnomalyScorer};
-use crate::app::{AppFacts, AppTracker};
+use crate::app::AppTracker;
 use crate::context::Context;
 use crate::detect::{self, Detector};
 
@@ -109,6 +109,3 @@ impl Handler for NetSensor<'_> {
         tracing::trace!(index, %error, "undecodable packet");
     }
 }
-
-/// Facts the sensor passes to detections when a flow ends.
-pub type FlowFacts = AppFacts;

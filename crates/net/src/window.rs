@@ -49,10 +49,6 @@ impl<T> Recent<T> {
     pub fn newest(&self) -> Option<Timestamp> {
         self.items.back().map(|(ts, _)| *ts)
     }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
 }
 
 /// One [`Recent`] per key, with at most `max_keys` keys: past that, keys idle longer

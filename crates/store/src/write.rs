@@ -88,7 +88,7 @@ pub(crate) async fn commit(
     let to_store = |err| StoreError::from_sqlx(err, backend);
 
     let mut tx = pool.begin().await.map_err(to_store)?;
-    let written = write_all(&mut tx, batch).await;
+    let written = write_all(&mut tx, backend, batch).await;
     match written {
         Ok(outcome) => {
             tx.commit().await.map_err(to_store)?;
@@ -107,18 +107,24 @@ pub(crate) async fn commit(
 }
 
 /// Every table of the batch, in a fixed order.
-async fn write_all(conn: &mut AnyConnection, batch: &Batch) -> Result<CommitOutcome, sqlx::Error> {
-    let events_inserted = insert_rows(conn, &EVENTS, event_rows(&batch.events)?).await?;
+async fn write_all(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    batch: &Batch,
+) -> Result<CommitOutcome, sqlx::Error> {
+    let mut insert = Inserter { conn, backend };
+    let events_inserted = insert.rows(&EVENTS, event_rows(&batch.events)?).await?;
 
     let alerts = newest_by_id(&batch.alerts, |a| (a.id, micros(a.updated)));
-    let alerts_written = insert_rows(conn, &ALERTS, alert_rows(&alerts)?).await?;
+    let alerts_written = insert.rows(&ALERTS, alert_rows(&alerts)?).await?;
 
     let incidents = newest_by_id(&batch.incidents, |i| (i.id, micros(i.updated)));
-    let incidents_written = insert_rows(conn, &INCIDENTS, incident_rows(&incidents)?).await?;
+    let incidents_written = insert.rows(&INCIDENTS, incident_rows(&incidents)?).await?;
 
-    let audit_written = insert_rows(conn, &AUDIT, audit_rows(&batch.audit)?).await?;
-    let dead_letters_written =
-        insert_rows(conn, &DEAD_LETTERS, dead_letter_rows(&batch.dead_letters)?).await?;
+    let audit_written = insert.rows(&AUDIT, audit_rows(&batch.audit)?).await?;
+    let dead_letters_written = insert
+        .rows(&DEAD_LETTERS, dead_letter_rows(&batch.dead_letters)?)
+        .await?;
 
     Ok(CommitOutcome {
         events_inserted,
@@ -130,32 +136,38 @@ async fn write_all(conn: &mut AnyConnection, batch: &Batch) -> Result<CommitOutc
     })
 }
 
-/// Runs multi-row INSERTs over `binds` (a flat run of rows); returns rows changed.
-async fn insert_rows(
-    conn: &mut AnyConnection,
-    table: &Table,
-    binds: Vec<Bind>,
-) -> Result<u64, sqlx::Error> {
-    let rows_per_statement = (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
-    let mut changed = 0;
-    let mut binds = binds.into_iter().peekable();
+/// Multi-row INSERTs inside the commit's transaction.
+struct Inserter<'c> {
+    conn: &'c mut AnyConnection,
+    backend: Backend,
+}
 
-    while binds.peek().is_some() {
-        let chunk: Vec<Bind> = binds
-            .by_ref()
-            .take(rows_per_statement * table.columns)
-            .collect();
-        let rows = chunk.len() / table.columns;
-        let sql = format!(
-            "{}{}{}",
-            table.insert,
-            values_placeholders(rows, table.columns),
-            table.conflict
-        );
-        let query = bind_all(sqlx::query(AssertSqlSafe(sql)), chunk);
-        changed += query.execute(&mut *conn).await?.rows_affected();
+impl Inserter<'_> {
+    /// Inserts `binds` (a flat run of rows) in as few statements as the bind
+    /// limit allows; returns the rows changed.
+    async fn rows(&mut self, table: &Table, binds: Vec<Bind>) -> Result<u64, sqlx::Error> {
+        let rows_per_statement =
+            (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
+        let mut changed = 0;
+        let mut binds = binds.into_iter().peekable();
+
+        while binds.peek().is_some() {
+            let chunk: Vec<Bind> = binds
+                .by_ref()
+                .take(rows_per_statement * table.columns)
+                .collect();
+            let rows = chunk.len() / table.columns;
+            let sql = format!(
+                "{}{}{}",
+                table.insert,
+                values_placeholders(rows, table.columns, self.backend),
+                table.conflict
+            );
+            let query = bind_all(sqlx::query(AssertSqlSafe(sql)), chunk);
+            changed += query.execute(&mut *self.conn).await?.rows_affected();
+        }
+        Ok(changed)
     }
-    Ok(changed)
 }
 
 /// Keeps one version per id: the one with the latest `updated`, later ones winning ties.

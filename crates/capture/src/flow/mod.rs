@@ -142,7 +142,8 @@ impl Flow {
 pub struct FlowConfig {
     /// A flow with no packet for this long ends.
     pub idle_timeout: Duration,
-    /// A TCP flow that never completed its handshake ends after this much silence.
+    /// A TCP flow whose SYN was seen but never completed its handshake ends after this
+    /// much silence.
     pub embryonic_timeout: Duration,
     /// A closed TCP flow lingers this long for its last ACKs.
     pub closed_linger: Duration,
@@ -445,7 +446,7 @@ fn expiry(config: &FlowConfig, flow: &Flow, now: Timestamp) -> Option<EndReason>
     if is_tcp && flow.tcp.is_closed() && silent > config.closed_linger {
         return Some(EndReason::Closed);
     }
-    if is_tcp && !flow.tcp.established && silent > config.embryonic_timeout {
+    if is_tcp && flow.tcp.syn && !flow.tcp.established && silent > config.embryonic_timeout {
         return Some(EndReason::Idle);
     }
     if silent > config.idle_timeout {

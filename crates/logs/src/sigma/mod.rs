@@ -14,4 +14,4 @@ pub mod plan;
 
 pub use detection::{Detection, DetectionKind};
 pub use load::{LoadedRule, RuleError, RuleSet, load_rules};
-pub use plan::RulePlan;
+pub use plan::{PlanOptions, RulePlan};

@@ -51,6 +51,17 @@ impl RuleSource {
     }
 }
 
+/// Prefilters of the plan; both are rsigma features, off unless measured to help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanOptions {
+    /// Per-field bloom filter over substring needles: skips substring
+    /// matchers whose field cannot contain any needle.
+    pub bloom: bool,
+    /// One Aho-Corasick automaton per field over all rules' substring
+    /// needles: drops rules none of whose needles occur.
+    pub cross_rule_ac: bool,
+}
+
 struct Group {
     source: RuleSource,
     engine: Engine,
@@ -66,6 +77,11 @@ pub struct RulePlan {
 impl RulePlan {
     /// Builds the plan from loaded rules (the rule set keeps its correlations).
     pub fn new(rules: &mut RuleSet) -> Self {
+        Self::with_options(rules, PlanOptions::default())
+    }
+
+    /// Builds the plan with the given prefilters.
+    pub fn with_options(rules: &mut RuleSet, options: PlanOptions) -> Self {
         let mut by_source: HashMap<RuleSource, Vec<CompiledRule>> = HashMap::new();
         let rule_count = rules.rules.len();
         for loaded in rules.rules.drain(..) {
@@ -79,6 +95,8 @@ impl RulePlan {
             .into_iter()
             .map(|(source, compiled)| {
                 let mut engine = Engine::new();
+                engine.set_bloom_prefilter(options.bloom);
+                engine.set_cross_rule_ac(options.cross_rule_ac);
                 engine.extend_compiled_rules(compiled);
                 Group { source, engine }
             })

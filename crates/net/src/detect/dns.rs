@@ -1,10 +1,12 @@
 //! DNS tunnelling: data smuggled in query names or TXT answers.
 //!
-//! Queries are grouped per client and registered domain. Many long, high-entropy
-//! names under one domain (encoded data in the labels), or a flood of TXT/NULL
+//! Queries are grouped per client and registered domain. Many distinct long,
+//! high-entropy names under one domain (encoded data in the labels), or a flood of TXT/NULL
 //! queries to one domain (the usual download channel of DNS tunnels), within five
 //! minutes raise `network.dns_tunnel`.
 
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -45,9 +47,17 @@ impl Default for DnsConfig {
 
 #[derive(Debug, Clone, Copy)]
 struct Query {
+    /// A hash of the name: tunnels never repeat a name, caches do.
+    name_hash: u64,
     suspicious: bool,
     txt: bool,
     name_len: usize,
+}
+
+fn hash(name: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The DNS tunnel detection.
@@ -80,7 +90,8 @@ impl DnsTunnel {
             && dns::entropy(&letters) >= self.config.min_entropy;
         let long = question.name.len() >= 60 || longest_label >= 40;
         Query {
-            suspicious: encoded && (long || letters.len() >= 30),
+            name_hash: hash(&question.name),
+            suspicious: encoded && long,
             txt: matches!(question.qtype, dns::TYPE_TXT | dns::TYPE_NULL),
             name_len: question.name.len(),
         }
@@ -110,12 +121,15 @@ impl Detector for DnsTunnel {
         let key = (ip.src, base);
         let window = self.config.window;
         let recent = self.queries.push(key.clone(), packet.ts, query, window);
-        let (mut suspicious, mut txt, mut longest) = (0usize, 0usize, 0usize);
+        let (mut names, mut txt, mut longest) = (HashSet::new(), 0usize, 0usize);
         for q in recent.within(packet.ts, window) {
-            suspicious += usize::from(q.suspicious);
+            if q.suspicious {
+                names.insert(q.name_hash);
+            }
             txt += usize::from(q.txt);
             longest = longest.max(q.name_len);
         }
+        let suspicious = names.len();
         let reason = if suspicious >= self.config.suspicious_names {
             "high_entropy_names"
         } else if txt >= self.config.txt_queries {

@@ -129,14 +129,27 @@ impl Flood {
         for (_, counts) in &target.past {
             total.add(counts);
         }
+        // Seconds the window covers so far: rates are over those, not the full window.
+        let first = target.past.front().map_or(second, |(s, _)| *s);
+        let last = target.past.back().map_or(second, |(s, _)| *s);
+        let covered = (last - first + 1).min(window.max(1));
         let sources = target.sources.len();
         let port = target.last_port;
-        self.check(ip, port, total, sources, ts, cx);
+        self.check(ip, port, total, covered, sources, ts, cx);
     }
 
-    fn check(&mut self, ip: IpAddr, port: u16, total: Counts, sources: usize, ts: Timestamp, cx: &mut Context<'_>) {
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &mut self,
+        ip: IpAddr,
+        port: u16,
+        total: Counts,
+        secs: u64,
+        sources: usize,
+        ts: Timestamp,
+        cx: &mut Context<'_>,
+    ) {
         let config = self.config;
-        let secs = config.window_secs.max(1);
         let completion = if total.syn > 0 { total.established as f64 / total.syn as f64 } else { 1.0 };
 
         if total.syn >= config.syn_per_sec * secs && completion <= config.max_completion {
