@@ -130,6 +130,12 @@ impl Engine {
         }
     }
 
+    /// Counts a record the reader could not read, for callers that drive the reader
+    /// themselves instead of calling [`Engine::run`].
+    pub fn count_read_error(&mut self) {
+        self.stats.read_errors += 1;
+    }
+
     /// Processes one raw packet.
     pub fn process(&mut self, raw: &RawPacket<'_>, handler: &mut dyn Handler) {
         self.stats.packets += 1;

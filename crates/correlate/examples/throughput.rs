@@ -53,7 +53,7 @@ fn event(n: u32) -> SecurityEvent {
     });
     event
         .evidence
-        .insert("after_hours".into(), serde_json::json!(n % 2 == 0));
+        .insert("after_hours".into(), serde_json::json!(n.is_multiple_of(2)));
     event
 }
 

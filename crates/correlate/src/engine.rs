@@ -8,15 +8,13 @@ use safecare_core::{Alert, AlertStatus, SecurityEvent};
 use ulid::Ulid;
 
 use crate::aggregate::{Aggregate, Digest, OpenAlert};
-use crate::path::{EventView, FieldPath};
+use crate::path::{EventView, FieldPath, clip as cap_key};
 use crate::rules::{Logic, Rule, RuleSet, SequenceStep};
 
 /// The most matches kept per step of a sequence and group.
 const MAX_HITS_PER_STEP: usize = 16;
 /// Extra event times a threshold group keeps beyond its count.
 const THRESHOLD_SLACK: usize = 64;
-/// The longest grouping key kept, in bytes.
-const MAX_KEY_BYTES: usize = 256;
 /// Events between two sweeps of expired state.
 const PRUNE_EVERY: u32 = 1024;
 
@@ -571,17 +569,6 @@ fn insert_sorted<T>(items: &mut Vec<T>, item: T, time: impl Fn(&T) -> DateTime<U
         let excess = items.len() - cap;
         items.drain(..excess);
     }
-}
-
-fn cap_key(mut key: String) -> String {
-    if key.len() > MAX_KEY_BYTES {
-        let mut cut = MAX_KEY_BYTES;
-        while !key.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        key.truncate(cut);
-    }
-    key
 }
 
 /// State of `rule` older than this is of no more use at `reference`.

@@ -97,9 +97,25 @@ impl<'a> EventView<'a> {
     }
 
     /// The value at `path` as a grouping key; arrays give their first element.
+    /// Long values are cut to 256 bytes so that state stays bounded.
     pub(crate) fn key(&self, path: &FieldPath) -> Option<String> {
-        key_of(self.value(path)?)
+        key_of(self.value(path)?).map(clip)
     }
+}
+
+/// The longest value kept from an event for a key or a summary, in bytes.
+const MAX_VALUE_BYTES: usize = 256;
+
+/// Cuts a value taken from an event to [`MAX_VALUE_BYTES`], on a char boundary.
+pub(crate) fn clip(mut text: String) -> String {
+    if text.len() > MAX_VALUE_BYTES {
+        let mut cut = MAX_VALUE_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 /// A scalar rendered as text, for keys and summaries.

@@ -8,6 +8,7 @@
 //! passes over the same files: parsing (EVTX decoding and field flattening)
 //! alone, then parsing plus every rule, and reports records per second for
 //! each, the ratio, and the peak resident memory (VmHWM) after each step.
+//! `BENCH_NO_BLOOM=1` / `BENCH_NO_AC=1` turn the prefilters off for comparison.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -79,8 +80,8 @@ fn main() {
         peak_mib()
     );
     let options = PlanOptions {
-        bloom: std::env::var_os("BENCH_BLOOM").is_some(),
-        cross_rule_ac: std::env::var_os("BENCH_AC").is_some(),
+        bloom: std::env::var_os("BENCH_NO_BLOOM").is_none(),
+        cross_rule_ac: std::env::var_os("BENCH_NO_AC").is_none(),
     };
     println!("prefilters:   {options:?}");
     let mut scanner = Scanner::with_options(rules, DeviceProfiles::default(), options);

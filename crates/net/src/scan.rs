@@ -80,6 +80,7 @@ fn scan_reader<R: std::io::Read>(
             Ok(None) => break,
             Err(err) => {
                 errors += 1;
+                engine.count_read_error();
                 if errors <= LOGGED_ERRORS_PER_FILE {
                     tracing::warn!(file = %path.display(), "{err}");
                 }

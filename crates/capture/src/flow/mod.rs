@@ -304,12 +304,15 @@ impl FlowTable {
         }
         self.last_sweep = now;
         let config = self.config;
-        let expired: Vec<(CanonicalKey, EndReason)> = self
+        let mut expired: Vec<(u64, CanonicalKey, EndReason)> = self
             .flows
             .iter()
-            .filter_map(|(key, flow)| expiry(&config, flow, now).map(|r| (*key, r)))
+            .filter_map(|(key, flow)| expiry(&config, flow, now).map(|r| (flow.id, *key, r)))
             .collect();
-        for (key, reason) in expired {
+
+        // Oldest flow first, so a run's output does not depend on hash order.
+        expired.sort_unstable_by_key(|(id, _, _)| *id);
+        for (_, key, reason) in expired {
             if let Some(flow) = self.flows.remove(&key) {
                 self.finish(flow, reason, ended);
             }
@@ -336,14 +339,16 @@ impl FlowTable {
     /// Evicts the least recently seen sixteenth of the table at once, so that a flood of
     /// new flows costs a sort now and then rather than a scan per packet.
     fn evict(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
-        let mut by_age: Vec<(Timestamp, CanonicalKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_ts, *k)).collect();
+        let mut by_age: Vec<(Timestamp, u64, CanonicalKey)> =
+            self.flows.iter().map(|(k, f)| (f.last_ts, f.id, *k)).collect();
         let count = (by_age.len() / 16).max(1).min(by_age.len());
         if count == 0 {
             return;
         }
-        by_age.select_nth_unstable_by_key(count - 1, |(ts, _)| *ts);
-        for (_, key) in by_age.into_iter().take(count) {
+        by_age.select_nth_unstable_by_key(count - 1, |(ts, id, _)| (*ts, *id));
+        let mut oldest: Vec<_> = by_age.into_iter().take(count).collect();
+        oldest.sort_unstable_by_key(|(ts, id, _)| (*ts, *id));
+        for (_, _, key) in oldest {
             if let Some(flow) = self.flows.remove(&key) {
                 self.finish(flow, EndReason::Evicted, ended);
             }

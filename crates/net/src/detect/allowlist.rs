@@ -2,7 +2,8 @@
 //!
 //! An asset's `allowed_peers` lists asset ids and CIDR blocks (or single addresses).
 //! When a new flow has such an asset at one end and a peer outside the list at the
-//! other, `network.allowlist_violation` is raised once per device, peer and port.
+//! other, `network.allowlist_violation` is raised once per device and peer (the
+//! first port is in the event; a scan of the device does not raise one per port).
 //! Broadcast and multicast peers are ignored (discovery, not conversation).
 
 use std::collections::HashSet;
@@ -21,7 +22,7 @@ const MAX_REPORTED: usize = 100_000;
 /// The allowlist detection.
 #[derive(Default)]
 pub struct Allowlist {
-    reported: HashSet<(IpAddr, IpAddr, u16)>,
+    reported: HashSet<(IpAddr, IpAddr)>,
 }
 
 impl Detector for Allowlist {
@@ -43,7 +44,7 @@ impl Detector for Allowlist {
             if self.reported.len() >= MAX_REPORTED {
                 self.reported.clear();
             }
-            if !self.reported.insert((device_ip, peer_ip, key.responder_port)) {
+            if !self.reported.insert((device_ip, peer_ip)) {
                 continue;
             }
             let finding = finding(device, device_ip, peer_ip, outbound, &key, packet, cx);

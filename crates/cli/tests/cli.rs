@@ -1,0 +1,163 @@
+//! The `safecare` binary as a user runs it.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn safecare(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_safecare"))
+        .args(args)
+        .env("SAFECARE_LOG", "warn")
+        .output()
+        .expect("the safecare binary runs")
+}
+
+#[test]
+fn demo_turns_the_vaccine_theft_chain_into_cyber_physical_alerts_and_incidents() {
+    let output = safecare(&["demo", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let names: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    for name in ["vaccine-theft", "pacs-ransomware", "or-ahu-tampering"] {
+        assert!(names.contains(&name), "{name} not played: {names:?}");
+    }
+    for scenario in scenarios {
+        let incidents = scenario["incidents"].as_array().unwrap();
+        assert!(
+            !incidents.is_empty(),
+            "{} ended in no incident",
+            scenario["name"]
+        );
+    }
+
+    let theft = scenarios
+        .iter()
+        .find(|s| s["name"] == "vaccine-theft")
+        .unwrap();
+    let alerts = theft["alerts"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["domain"] == "cyber-physical" && a["status"] == "confirmed"),
+        "no confirmed cyber-physical alert: {alerts:#?}"
+    );
+    let types: Vec<&str> = theft["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["type"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"theft") && types.contains(&"fire"),
+        "{types:?}"
+    );
+    assert!(
+        report["operator_note"]
+            .as_str()
+            .unwrap()
+            .contains("rule stood in for the operator")
+    );
+    assert_eq!(report["totals"]["dead_letters"], 0);
+}
+
+#[test]
+fn demo_text_says_the_operator_was_a_rule() {
+    let output = safecare(&["demo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("▶ vaccine-theft"), "{text}");
+    assert!(text.contains("cyber-physical"));
+    assert!(text.contains("a rule stood in for the operator"));
+}
+
+#[test]
+fn schema_prints_the_json_schema_of_each_document() {
+    for document in ["event", "alert", "incident"] {
+        let output = safecare(&["schema", document]);
+        assert!(output.status.success());
+        let schema: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(schema["properties"]["id"].is_object(), "{document}");
+    }
+    let output = safecare(&["schema", "toaster"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("event, alert, incident"));
+}
+
+#[test]
+fn up_on_a_taken_port_says_what_to_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = safecare(&[
+        "up",
+        "--mqtt-listen",
+        &addr,
+        "--database",
+        "sqlite::memory:",
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--mqtt-listen") && stderr.contains("--broker"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_rules_file_with_an_error_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.yaml");
+    let good = safecare(&["rules", "defaults"]);
+    assert!(good.status.success());
+    let mut text = String::from_utf8(good.stdout).unwrap();
+    text.push_str("  - id: broken\n    type: no-such-type\n");
+    std::fs::write(&file, &text).unwrap();
+
+    let output = safecare(&["rules", "check", file.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let type_line = text.lines().count();
+    assert!(
+        stderr.contains(&format!("rules.yaml:{type_line}:")),
+        "line {type_line} not in: {stderr}"
+    );
+    assert!(stderr.contains("no-such-type"), "{stderr}");
+}
+
+#[test]
+fn site_generate_writes_a_site_that_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("site.yaml");
+    let output = safecare(&[
+        "site",
+        "generate",
+        "--assets",
+        "500",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = safecare(&["site", "check", file.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+}
