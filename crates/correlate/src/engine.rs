@@ -142,28 +142,40 @@ impl Engine {
         let view = EventView::new(event);
         let mut alerts = Vec::new();
 
-        for (rule, state) in self.rules.iter().zip(&mut self.states) {
-            let mut cx = Context {
-                view: &view,
-                limits: self.limits,
-                stats: &mut self.stats,
-                watermark,
-            };
-            match &rule.logic {
-                Logic::Single { matcher, group_by } if matcher.matches(&view) => {
-                    alerts.push(state.on_single(rule, group_by, &mut cx));
+        // Specific rules first; catch-all rules only see events none of them matched.
+        let mut covered = false;
+        for fallback_pass in [false, true] {
+            if fallback_pass && covered {
+                break;
+            }
+            for (rule, state) in self.rules.iter().zip(&mut self.states) {
+                if rule.fallback != fallback_pass {
+                    continue;
                 }
-                Logic::Threshold {
-                    matcher,
-                    group_by,
-                    count,
-                } if matcher.matches(&view) => {
-                    alerts.extend(state.on_threshold(rule, group_by, *count, &mut cx));
+                let mut cx = Context {
+                    view: &view,
+                    limits: self.limits,
+                    stats: &mut self.stats,
+                    watermark,
+                };
+                match &rule.logic {
+                    Logic::Single { matcher, group_by } if matcher.matches(&view) => {
+                        covered = true;
+                        alerts.push(state.on_single(rule, group_by, &mut cx));
+                    }
+                    Logic::Threshold {
+                        matcher,
+                        group_by,
+                        count,
+                    } if matcher.matches(&view) => {
+                        covered = true;
+                        alerts.extend(state.on_threshold(rule, group_by, *count, &mut cx));
+                    }
+                    Logic::Sequence { steps, join } => {
+                        alerts.extend(state.on_sequence(rule, steps, join.as_ref(), &mut cx));
+                    }
+                    _ => {}
                 }
-                Logic::Sequence { steps, join } => {
-                    alerts.extend(state.on_sequence(rule, steps, join.as_ref(), &mut cx));
-                }
-                _ => {}
             }
         }
 

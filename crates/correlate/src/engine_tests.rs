@@ -385,3 +385,51 @@ fn disabled_rules_do_not_run() {
     assert!(engine.process(&scan("10.10.5.11", 0)).is_empty());
     assert_eq!(engine.rules().len(), 3);
 }
+
+#[test]
+fn a_fallback_rule_only_sees_events_no_specific_rule_matched() {
+    let text = "\
+version: 1
+rules:
+  - id: scan
+    type: single
+    title: Scan
+    summary: scan
+    window: 15m
+    match: { kind: network.port_scan }
+  - id: catch-all
+    type: single
+    title: High-severity event
+    summary: \"{kinds}\"
+    fallback: true
+    window: 15m
+    match: { severity_min: 70 }
+    group_by: [kind]
+";
+    let mut engine = Engine::new(RuleSet::from_yaml(text, "fallback.yaml").unwrap());
+
+    let severe_scan = event(Module::Net, "network.port_scan", 90, 0);
+    assert_eq!(rules_of(&engine.process(&severe_scan)), ["scan"]);
+
+    let severe_other = event(Module::Net, "host.mass_file_encryption", 90, 1);
+    assert_eq!(rules_of(&engine.process(&severe_other)), ["catch-all"]);
+}
+
+#[test]
+fn fallback_is_refused_on_other_rule_types() {
+    let text = "\
+version: 1
+rules:
+  - id: brute
+    type: threshold
+    title: Brute force
+    summary: x
+    fallback: true
+    window: 5m
+    match: { kind: auth.failure }
+    count: 5
+";
+    let err = RuleSet::from_yaml(text, "bad.yaml").unwrap_err();
+    assert_eq!(err.line, 7, "{err}");
+    assert!(err.reason.contains("fallback"), "{err}");
+}

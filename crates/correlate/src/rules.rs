@@ -85,6 +85,8 @@ pub struct Rule {
     pub(crate) severity: SeveritySpec,
     pub(crate) summary: Template,
     pub(crate) logic: Logic,
+    /// A catch-all: raises only for events that no other single or threshold rule matches.
+    pub(crate) fallback: bool,
 }
 
 impl Rule {
@@ -310,6 +312,8 @@ struct RawRule {
     join: Option<String>,
     #[serde(default)]
     steps: Vec<RawStep>,
+    #[serde(default)]
+    fallback: bool,
 }
 
 fn enabled_by_default() -> bool {
@@ -397,6 +401,10 @@ fn compile_rule(raw: RawRule, site: &Site) -> Result<Rule, Problem> {
         RawType::Threshold => compile_threshold(&raw, site)?,
         RawType::Sequence => compile_sequence(&raw, site)?,
     };
+    if raw.fallback && !matches!(raw.rule_type, RawType::Single) {
+        let reason = "`fallback: true` is for single rules (a catch-all for unmatched events)";
+        return Err(site.at_setting("fallback", reason.into()));
+    }
 
     Ok(Rule {
         id: raw.id,
@@ -407,6 +415,7 @@ fn compile_rule(raw: RawRule, site: &Site) -> Result<Rule, Problem> {
         severity,
         summary,
         logic,
+        fallback: raw.fallback,
     })
 }
 

@@ -22,6 +22,12 @@ pub struct Metrics {
     pub incidents_changed: AtomicU64,
     pub batches_committed: AtomicU64,
     pub store_retries: AtomicU64,
+    /// Correlation: events older than the engine's lateness allowance.
+    pub correlation_late_events: AtomicU64,
+    /// Correlation: groups dropped to stay within memory bounds.
+    pub correlation_evicted_groups: AtomicU64,
+    /// Correlation: groups tracked now.
+    pub correlation_tracked_groups: AtomicU64,
     dead_letters: Mutex<BTreeMap<(String, String), u64>>,
     store_errors: Mutex<BTreeMap<String, u64>>,
     latency: Histogram,
@@ -120,6 +126,22 @@ impl Metrics {
         for (name, help, value) in counters {
             counter(&mut out, name, help, value.load(Ordering::Relaxed));
         }
+        counter(
+            &mut out,
+            "safecare_correlation_late_events_total",
+            "Events older than the correlation lateness allowance.",
+            self.correlation_late_events.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "safecare_correlation_evicted_groups_total",
+            "Correlation groups dropped to stay within memory bounds (correlation lost).",
+            self.correlation_evicted_groups.load(Ordering::Relaxed),
+        );
+        let tracked = self.correlation_tracked_groups.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP safecare_correlation_tracked_groups Groups tracked now.");
+        let _ = writeln!(out, "# TYPE safecare_correlation_tracked_groups gauge");
+        let _ = writeln!(out, "safecare_correlation_tracked_groups {tracked}");
 
         let _ = writeln!(
             out,

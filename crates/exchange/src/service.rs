@@ -333,6 +333,10 @@ impl Writer {
         }
 
         let metrics = &self.handle.metrics;
+        let stats = self.engine.stats();
+        metrics.correlation_late_events.store(stats.late_events, Ordering::Relaxed);
+        metrics.correlation_evicted_groups.store(stats.evicted_groups, Ordering::Relaxed);
+        metrics.correlation_tracked_groups.store(stats.tracked_groups as u64, Ordering::Relaxed);
         let mut alerts = Vec::with_capacity(order.len());
         for id in order {
             if let Some(alert) = changed.remove(&id) {
@@ -457,6 +461,7 @@ impl Writer {
                     detail,
                 )?);
                 self.acknowledged.insert(alert);
+                self.engine.alert_acknowledged(alert);
                 changed.alerts.push(doc);
             }
             Command::DismissAlert {
