@@ -135,6 +135,9 @@ impl OwnMosquitto {
             dir.display()
         );
         std::fs::write(&config, settings).unwrap();
+        // Mosquitto drops root for its own user: let it write its session file here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let child = Command::new("mosquitto")
             .arg("-c")
             .arg(&config)

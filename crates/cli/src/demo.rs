@@ -13,9 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
-use safecare_core::site::Site;
 use safecare_core::{Alert, AlertDomain, CapSeverity, Incident, IncidentType};
-use safecare_correlate::RuleSet;
 use safecare_exchange::Command;
 use safecare_store::AlertFilter;
 use serde::Serialize;
@@ -98,10 +96,7 @@ pub async fn run(
     };
     let platform = Platform::start(PlatformConfig {
         broker,
-        database,
-        http_listen: options.http_listen,
-        site: Site::demo(),
-        rules: RuleSet::defaults(),
+        ..PlatformConfig::embedded("127.0.0.1:0".parse()?, database, options.http_listen)
     })
     .await?;
 

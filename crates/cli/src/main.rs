@@ -216,10 +216,9 @@ async fn up(args: UpArgs) -> Result<()> {
     let rules = load_rules(args.rules.as_deref())?;
     let platform = Platform::start(PlatformConfig {
         broker,
-        database: args.database,
-        http_listen: args.http_listen,
         site,
         rules,
+        ..PlatformConfig::embedded(args.mqtt_listen, args.database, args.http_listen)
     })
     .await?;
 

@@ -8,7 +8,7 @@ use safecare_bus::{BrokerUrl, EmbeddedBroker};
 use safecare_core::site::Site;
 use safecare_correlate::RuleSet;
 use safecare_exchange::{ExchangeConfig, ExchangeHandle};
-use safecare_store::Store;
+use safecare_store::{Store, StoreOptions};
 use safecare_web::AppState;
 
 /// Which MQTT broker the platform uses.
@@ -31,6 +31,28 @@ pub struct PlatformConfig {
     pub http_listen: SocketAddr,
     pub site: Site,
     pub rules: RuleSet,
+    /// Tuning of the store (timeouts, size cap).
+    pub store: StoreOptions,
+    /// Tuning of the exchange service (batch size, MQTT client id).
+    pub exchange: ExchangeConfig,
+}
+
+impl PlatformConfig {
+    /// The embedded defaults: embedded broker, the given store, the demo hospital, default rules.
+    pub fn embedded(listen: SocketAddr, database: String, http_listen: SocketAddr) -> Self {
+        PlatformConfig {
+            broker: BrokerChoice::Embedded {
+                listen,
+                listen_v5: None,
+            },
+            database,
+            http_listen,
+            site: Site::demo(),
+            rules: RuleSet::defaults(),
+            store: StoreOptions::default(),
+            exchange: ExchangeConfig::default(),
+        }
+    }
 }
 
 /// A running platform.
@@ -57,7 +79,7 @@ impl Platform {
             BrokerChoice::External(url) => (url, None),
         };
 
-        let store = Store::open(&config.database)
+        let store = Store::open_with(&config.database, config.store)
             .await
             .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
         let exchange =

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::Backend;
 use safecare_bus::BrokerUrl;
-use safecare_cli::platform::BrokerChoice;
+use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
 use safecare_core::{Module, SecurityEvent};
 use safecare_correlate::RuleSet;
 use sqlx::{Connection, Executor, SqliteConnection};
@@ -87,6 +87,9 @@ impl OwnMosquitto {
             )
             .replace("/var/lib/mosquitto/", &format!("{}/", dir.display()));
         std::fs::write(&config, settings).unwrap();
+        // Mosquitto drops root for its own user: let it write its session file here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let child = Command::new("mosquitto")
             .arg("-c")
             .arg(&config)
@@ -164,19 +167,83 @@ async fn an_unreachable_postgresql_is_a_clear_error_at_start() {
         .local_addr()
         .unwrap();
     let database = format!("postgres://postgres@{closed}/safecare");
-    let err = safecare_cli::platform::Platform::start(safecare_cli::platform::PlatformConfig {
-        broker: BrokerChoice::Embedded {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            listen_v5: None,
-        },
-        database,
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        site: safecare_core::site::Site::demo(),
-        rules: RuleSet::defaults(),
-    })
-    .await
-    .err()
-    .expect("nothing listens there");
+    let any = "127.0.0.1:0".parse().unwrap();
+    let err = Platform::start(PlatformConfig::embedded(any, database, any))
+        .await
+        .err()
+        .expect("nothing listens there");
     let message = format!("{err:#}");
     assert!(message.contains(&closed.to_string()), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_database_holds_events_until_a_restart_with_room_stores_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _broker = OwnMosquitto::start(port, dir.path());
+    let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{port}")).unwrap();
+    let database = format!("sqlite://{}", dir.path().join("safecare.db").display());
+    let client_id = format!("safecare-exchange-full-{}", ulid::Ulid::new());
+    let config = |max_bytes: Option<u64>| {
+        let any = "127.0.0.1:0".parse().unwrap();
+        let mut config = PlatformConfig::embedded(any, database.clone(), any);
+        config.broker = BrokerChoice::External(url.clone());
+        config.store.sqlite_max_bytes = max_bytes;
+        config.exchange.client_id = client_id.clone();
+        config
+    };
+
+    // A store capped at 512 KiB fills up long before 3000 events are in.
+    let full =
+        common::start_config(config(Some(512 * 1024)), None, tempfile::tempdir().unwrap()).await;
+    let (bus, _) = full.client("logs", &[]).await;
+    let sent = events(
+        3000,
+        "a failed login with a long enough summary to take some room",
+    );
+    for event in &sent {
+        bus.publish_event(event).await.unwrap();
+    }
+    let mut saw_full = false;
+    for _ in 0..100 {
+        let metrics = reqwest::get(format!("{}/metrics", full.http))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("safecare_store_errors_total{code=\"full\"}") {
+            saw_full = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(saw_full, "the store reported itself full");
+    let (status, _) = full.get("/api/events?limit=5").await;
+    assert_eq!(
+        status, 200,
+        "reads keep being served while the store is full"
+    );
+    let stored_while_full = full
+        .platform
+        .exchange
+        .reader()
+        .counts()
+        .await
+        .unwrap()
+        .events;
+    assert!(stored_while_full < sent.len() as u64);
+
+    // The operator makes room (here: a restart without the cap) and nothing is missing.
+    full.platform.exchange.shutdown().await;
+    let roomy = common::start_config(config(None), None, tempfile::tempdir().unwrap()).await;
+    roomy.wait_for_events(sent.len() as u64).await;
+    let counts = roomy.platform.exchange.reader().counts().await.unwrap();
+    assert_eq!(counts.events, sent.len() as u64);
+    assert_eq!(counts.dead_letters, 0);
+    drop(full);
 }

@@ -139,7 +139,10 @@ impl Metrics {
             self.correlation_evicted_groups.load(Ordering::Relaxed),
         );
         let tracked = self.correlation_tracked_groups.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# HELP safecare_correlation_tracked_groups Groups tracked now.");
+        let _ = writeln!(
+            out,
+            "# HELP safecare_correlation_tracked_groups Groups tracked now."
+        );
         let _ = writeln!(out, "# TYPE safecare_correlation_tracked_groups gauge");
         let _ = writeln!(out, "safecare_correlation_tracked_groups {tracked}");
 

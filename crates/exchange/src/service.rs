@@ -15,7 +15,7 @@ use safecare_correlate::{Engine, RuleSet};
 use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreReader};
 use serde::Serialize;
 use thiserror::Error;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use ulid::Ulid;
 
 use crate::ingest::{self, Decoded};
@@ -102,9 +102,17 @@ pub struct ExchangeHandle {
     commits: broadcast::Sender<Arc<CommitReport>>,
     health: Arc<RwLock<BTreeMap<String, HealthReport>>>,
     bus: BusClient,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl ExchangeHandle {
+    /// Stops the service: a batch it could not store stays unacknowledged, so the
+    /// broker hands it to the next exchange that takes over the session.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        self.bus.shutdown().await;
+    }
+
     /// Carries out an operator action and returns what it changed.
     pub async fn act(&self, command: Command) -> Result<Changed, ActionError> {
         workflow::check(&command)?;
@@ -184,6 +192,7 @@ pub async fn start(
         commits: broadcast::channel(1024).0,
         health: Arc::default(),
         bus: bus.clone(),
+        stop: Arc::new(watch::channel(false).0),
     };
     let writer = Writer {
         store,
@@ -215,9 +224,11 @@ struct Writer {
 impl Writer {
     async fn run(mut self) {
         let mut expire = tokio::time::interval(Duration::from_secs(5));
+        let mut stop = self.handle.stop.subscribe();
         loop {
             tokio::select! {
                 biased;
+                _ = stop.changed() => break,
                 request = self.requests.recv() => match request {
                     Some(Request::Act(command, reply)) => {
                         let _ = reply.send(self.act(command).await);
@@ -238,7 +249,11 @@ impl Writer {
                 _ = expire.tick() => self.engine.expire(Utc::now()),
             }
         }
-        tracing::warn!("exchange service stopped");
+        if *self.handle.stop.borrow() {
+            tracing::info!("exchange service stopped");
+        } else {
+            tracing::error!("exchange service stopped unexpectedly; restart safecare");
+        }
     }
 
     /// Takes the first message and whatever else is already waiting, up to the batch size.
@@ -290,7 +305,9 @@ impl Writer {
         batch.alerts = self.correlate(&batch.events);
 
         // 3. Commit, retrying until the store takes it; then acknowledge.
-        let outcome = self.commit(&mut batch).await;
+        let Some(outcome) = self.commit(&mut batch).await else {
+            return;
+        };
         for publish in &publishes {
             let _ = self.handle.bus.ack(publish).await;
         }
@@ -334,9 +351,15 @@ impl Writer {
 
         let metrics = &self.handle.metrics;
         let stats = self.engine.stats();
-        metrics.correlation_late_events.store(stats.late_events, Ordering::Relaxed);
-        metrics.correlation_evicted_groups.store(stats.evicted_groups, Ordering::Relaxed);
-        metrics.correlation_tracked_groups.store(stats.tracked_groups as u64, Ordering::Relaxed);
+        metrics
+            .correlation_late_events
+            .store(stats.late_events, Ordering::Relaxed);
+        metrics
+            .correlation_evicted_groups
+            .store(stats.evicted_groups, Ordering::Relaxed);
+        metrics
+            .correlation_tracked_groups
+            .store(stats.tracked_groups as u64, Ordering::Relaxed);
         let mut alerts = Vec::with_capacity(order.len());
         for id in order {
             if let Some(alert) = changed.remove(&id) {
@@ -355,16 +378,24 @@ impl Writer {
     ///
     /// A batch the store refuses for good is split: the parts it takes are
     /// stored, and each event it refuses becomes a dead letter with the reason.
-    async fn commit(&mut self, batch: &mut Batch) -> CommitOutcome {
+    /// Returns `None` when the service is stopped before the store took the batch.
+    async fn commit(&mut self, batch: &mut Batch) -> Option<CommitOutcome> {
         let mut backoff = Duration::from_millis(50);
         let mut warned = false;
         loop {
+            if *self.handle.stop.borrow() {
+                tracing::warn!(
+                    events = batch.events.len(),
+                    "stopping with an unstored batch; the broker redelivers it"
+                );
+                return None;
+            }
             match self.store.commit(batch).await {
                 Ok(outcome) => {
                     if warned {
                         tracing::info!("store accepts writes again; the held batch is stored");
                     }
-                    return outcome;
+                    return Some(outcome);
                 }
                 Err(err) if err.is_retryable() => {
                     self.handle.metrics.store_error(err.code());
@@ -382,7 +413,7 @@ impl Writer {
                 Err(err) => {
                     self.handle.metrics.store_error(err.code());
                     tracing::error!(%err, "the store refused a batch; storing its parts one by one");
-                    return self.commit_piecewise(batch).await;
+                    return Some(self.commit_piecewise(batch).await);
                 }
             }
         }

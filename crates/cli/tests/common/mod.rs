@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions, Incoming};
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
-use safecare_core::site::Site;
 use safecare_correlate::RuleSet;
 use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
@@ -88,15 +87,30 @@ pub async fn start_on(
     dir: tempfile::TempDir,
     rules: RuleSet,
 ) -> TestPlatform {
-    let platform = Platform::start(PlatformConfig {
-        broker,
-        database,
-        http_listen: "127.0.0.1:0".parse().unwrap(),
-        site: Site::demo(),
-        rules,
-    })
+    start_config(
+        PlatformConfig {
+            broker,
+            rules,
+            ..PlatformConfig::embedded(any(), database, any())
+        },
+        pg_database,
+        dir,
+    )
     .await
-    .unwrap_or_else(|err| panic!("platform starts: {err:#}"));
+}
+
+fn any() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+pub async fn start_config(
+    config: PlatformConfig,
+    pg_database: Option<String>,
+    dir: tempfile::TempDir,
+) -> TestPlatform {
+    let platform = Platform::start(config)
+        .await
+        .unwrap_or_else(|err| panic!("platform starts: {err:#}"));
     let http = format!("http://{}", platform.http_addr);
     TestPlatform {
         platform,
