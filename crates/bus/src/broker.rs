@@ -136,9 +136,11 @@ fn broker_config(addr: SocketAddr, addr_v5: Option<SocketAddr>) -> Config {
         router: RouterConfig {
             max_connections: 10_000,
             max_outgoing_packet_count: 2048,
-            // Each topic keeps at most 3 x 16 MiB of messages for slow subscribers.
-            max_segment_size: 16 * 1024 * 1024,
-            max_segment_count: 3,
+            // Each topic keeps at most 4 x 32 MiB of messages for slow subscribers
+            // (about 300,000 events); a subscriber further behind than that loses
+            // the oldest messages (rumqttd logs "Read cursor start jumped").
+            max_segment_size: 32 * 1024 * 1024,
+            max_segment_count: 4,
             custom_segment: None,
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),

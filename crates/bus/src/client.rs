@@ -35,7 +35,8 @@ pub struct ClientOptions {
     pub inflight: u16,
     /// Heartbeat period on `health/{module}`; `None` for no heartbeat.
     pub heartbeat: Option<Duration>,
-    /// Received messages buffered before the client stops reading the socket.
+    /// Received messages buffered before the client stops reading the socket
+    /// (automatic acks only; with manual acks the broker's in-flight window bounds it).
     pub incoming_capacity: usize,
 }
 
@@ -76,18 +77,48 @@ pub enum BusError {
 
 /// Messages received on the subscriptions.
 pub struct Incoming {
-    rx: mpsc::Receiver<Publish>,
+    rx: IncomingRx,
+}
+
+/// With automatic acks the channel is bounded, so a slow reader slows the socket.
+/// With manual acks it is not: the broker's in-flight window already bounds it,
+/// and a bounded channel could deadlock (the reader waiting to queue an ack
+/// while the event loop waits to hand over a message).
+enum IncomingRx {
+    Bounded(mpsc::Receiver<Publish>),
+    Unbounded(mpsc::UnboundedReceiver<Publish>),
+}
+
+enum IncomingTx {
+    Bounded(mpsc::Sender<Publish>),
+    Unbounded(mpsc::UnboundedSender<Publish>),
+}
+
+impl IncomingTx {
+    /// Hands a message over; false once the reader is gone.
+    async fn send(&self, publish: Publish) -> bool {
+        match self {
+            IncomingTx::Bounded(tx) => tx.send(publish).await.is_ok(),
+            IncomingTx::Unbounded(tx) => tx.send(publish).is_ok(),
+        }
+    }
 }
 
 impl Incoming {
     /// The next message; `None` once the client has shut down.
     pub async fn recv(&mut self) -> Option<Publish> {
-        self.rx.recv().await
+        match &mut self.rx {
+            IncomingRx::Bounded(rx) => rx.recv().await,
+            IncomingRx::Unbounded(rx) => rx.recv().await,
+        }
     }
 
     /// A message if one is waiting, without blocking.
     pub fn try_recv(&mut self) -> Option<Publish> {
-        self.rx.try_recv().ok()
+        match &mut self.rx {
+            IncomingRx::Bounded(rx) => rx.try_recv().ok(),
+            IncomingRx::Unbounded(rx) => rx.try_recv().ok(),
+        }
     }
 }
 
@@ -109,7 +140,13 @@ impl BusClient {
         timeout: Duration,
     ) -> Result<(BusClient, Incoming), BusError> {
         let (client, eventloop) = AsyncClient::new(mqtt_options(url, &options), 10_000);
-        let (tx, rx) = mpsc::channel(options.incoming_capacity);
+        let (tx, rx) = if options.manual_acks {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (IncomingTx::Unbounded(tx), IncomingRx::Unbounded(rx))
+        } else {
+            let (tx, rx) = mpsc::channel(options.incoming_capacity.max(1));
+            (IncomingTx::Bounded(tx), IncomingRx::Bounded(rx))
+        };
         let (ready_tx, mut ready_rx) = watch::channel(None::<Result<(), String>>);
         let connected = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(AtomicU64::new(0));
@@ -260,7 +297,7 @@ struct Driver {
     client: AsyncClient,
     options: ClientOptions,
     url: String,
-    incoming: mpsc::Sender<Publish>,
+    incoming: IncomingTx,
     connected: Arc<AtomicBool>,
     acks: Arc<AtomicU64>,
     ready: watch::Sender<Option<Result<(), String>>>,
@@ -277,7 +314,7 @@ impl Driver {
                     self.on_connected().await;
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    if self.incoming.send(publish).await.is_err() {
+                    if !self.incoming.send(publish).await {
                         break;
                     }
                 }

@@ -4,7 +4,7 @@
 //! whole, it times out, or a cap is hit. Overlapping fragments keep the bytes that
 //! arrived first, so a later fragment cannot rewrite what a sensor already accepted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -38,7 +38,9 @@ impl Default for DefragConfig {
 /// Counters of what reassembly did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DefragStats {
+    /// Fragments received.
     pub fragments: u64,
+    /// Datagrams completed.
     pub reassembled: u64,
     /// Datagrams dropped: timed out, over a cap, or inconsistent.
     pub dropped: u64,
@@ -64,6 +66,9 @@ struct Pending {
 pub struct Defragmenter {
     config: DefragConfig,
     pending: HashMap<Key, Pending>,
+    /// Keys in arrival order (with the arrival time), oldest first; entries of
+    /// datagrams already gone are skipped when met.
+    arrivals: VecDeque<(Timestamp, Key)>,
     held_bytes: usize,
     stats: DefragStats,
 }
@@ -72,15 +77,18 @@ pub struct Defragmenter {
 const MAX_DATAGRAM: u32 = 65_535;
 
 impl Defragmenter {
+    /// An empty defragmenter with the given limits.
     pub fn new(config: DefragConfig) -> Self {
         Defragmenter {
             config,
             pending: HashMap::new(),
+            arrivals: VecDeque::new(),
             held_bytes: 0,
             stats: DefragStats::default(),
         }
     }
 
+    /// Counters so far.
     pub fn stats(&self) -> DefragStats {
         self.stats
     }
@@ -110,6 +118,10 @@ impl Defragmenter {
 
         // 2. Make room, then file the fragment.
         self.make_room(ts, payload.len());
+        if !self.pending.contains_key(&key) {
+            self.arrivals.push_back((ts, key));
+            self.compact_arrivals();
+        }
         let entry = self.pending.entry(key).or_insert_with(|| Pending {
             first_seen: ts,
             parts: Vec::new(),
@@ -129,46 +141,59 @@ impl Defragmenter {
 
         // 3. Hand over the datagram when it is whole.
         let whole = self.pending.get(&key).and_then(assemble)?;
-        self.drop_datagram(&key);
-        self.stats.dropped -= 1;
+        self.remove(&key);
         self.stats.reassembled += 1;
         Some(whole)
     }
 
     /// Drops timed-out datagrams, then the oldest ones until `incoming` bytes fit.
+    /// Walks the arrival queue from the front, so the cost is amortised per fragment.
     fn make_room(&mut self, now: Timestamp, incoming: usize) {
-        let timeout = self.config.timeout;
-        let expired: Vec<Key> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| now.since(p.first_seen) > timeout)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in expired {
-            self.drop_datagram(&key);
-        }
-
-        while !self.pending.is_empty()
-            && (self.pending.len() >= self.config.max_datagrams
-                || self.held_bytes + incoming > self.config.max_bytes)
-        {
-            let oldest = self
-                .pending
-                .iter()
-                .min_by_key(|(_, p)| p.first_seen)
-                .map(|(k, _)| *k);
-            match oldest {
-                Some(key) => self.drop_datagram(&key),
-                None => break,
+        while let Some(&(arrived, key)) = self.arrivals.front() {
+            let Some(pending) = self.pending.get(&key) else {
+                self.arrivals.pop_front();
+                continue;
+            };
+            if pending.first_seen != arrived {
+                // The key was reused by a later datagram; this entry is stale.
+                self.arrivals.pop_front();
+                continue;
             }
+            let expired = now.since(arrived) > self.config.timeout;
+            let full = self.pending.len() >= self.config.max_datagrams
+                || self.held_bytes + incoming > self.config.max_bytes;
+            if !expired && !full {
+                break;
+            }
+            self.arrivals.pop_front();
+            self.drop_datagram(&key);
         }
     }
 
+    /// Drops queue entries of datagrams already completed, once the queue holds many
+    /// more entries than datagrams: keeps the queue within a few times the datagram cap.
+    fn compact_arrivals(&mut self) {
+        if self.arrivals.len() <= 4 * self.config.max_datagrams.max(16) {
+            return;
+        }
+        let pending = &self.pending;
+        self.arrivals
+            .retain(|(ts, key)| pending.get(key).is_some_and(|p| p.first_seen == *ts));
+    }
+
     fn drop_datagram(&mut self, key: &Key) {
-        if let Some(pending) = self.pending.remove(key) {
-            self.held_bytes -= pending.bytes;
+        if self.remove(key) {
             self.stats.dropped += 1;
         }
+    }
+
+    /// Forgets a datagram; true when it was held.
+    fn remove(&mut self, key: &Key) -> bool {
+        let Some(pending) = self.pending.remove(key) else {
+            return false;
+        };
+        self.held_bytes -= pending.bytes;
+        true
     }
 }
 
@@ -204,4 +229,80 @@ fn assemble(pending: &Pending) -> Option<Vec<u8>> {
         }
     }
     Some(whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> IpHeader {
+        IpHeader {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            protocol: 17,
+            ttl: 64,
+        }
+    }
+
+    fn first_half(id: u32) -> FragmentInfo {
+        FragmentInfo {
+            id,
+            offset: 0,
+            more: true,
+        }
+    }
+
+    #[test]
+    fn a_flood_of_incomplete_datagrams_stays_within_the_caps() {
+        let config = DefragConfig {
+            max_datagrams: 64,
+            max_bytes: 4096,
+            ..DefragConfig::default()
+        };
+        let mut defrag = Defragmenter::new(config);
+        for id in 0..100_000u32 {
+            let ts = Timestamp::from_secs(1 + u64::from(id) / 1000);
+            assert!(
+                defrag
+                    .push(ts, &header(), first_half(id), &[0; 100])
+                    .is_none()
+            );
+            assert!(defrag.pending.len() <= 64);
+            assert!(defrag.held_bytes <= 4096);
+            assert!(defrag.arrivals.len() <= 4 * 64 + 1);
+        }
+        assert!(defrag.stats().dropped > 99_000);
+    }
+
+    #[test]
+    fn timed_out_fragments_do_not_complete_a_later_datagram() {
+        let mut defrag = Defragmenter::new(DefragConfig::default());
+        defrag.push(Timestamp::from_secs(1), &header(), first_half(9), &[1; 8]);
+        let last = FragmentInfo {
+            id: 9,
+            offset: 8,
+            more: false,
+        };
+        assert!(
+            defrag
+                .push(Timestamp::from_secs(100), &header(), last, &[2; 8])
+                .is_none()
+        );
+        assert_eq!(defrag.stats().dropped, 1);
+    }
+
+    #[test]
+    fn overlapping_fragments_keep_the_first_bytes() {
+        let mut defrag = Defragmenter::new(DefragConfig::default());
+        let ts = Timestamp::from_secs(1);
+        defrag.push(ts, &header(), first_half(3), &[1; 16]);
+        let overlap = FragmentInfo {
+            id: 3,
+            offset: 8,
+            more: false,
+        };
+        let whole = defrag.push(ts, &header(), overlap, &[2; 16]).unwrap();
+        assert_eq!(&whole[..16], &[1; 16]);
+        assert_eq!(&whole[16..], &[2; 8]);
+    }
 }

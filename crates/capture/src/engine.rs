@@ -37,7 +37,9 @@ pub trait Handler {
 /// The flow a packet belongs to, as the handler sees it.
 #[derive(Clone, Copy)]
 pub struct FlowContext<'a> {
+    /// The flow after this packet was accounted.
     pub flow: &'a Flow,
+    /// Which way the packet travelled.
     pub direction: Direction,
     /// This packet created the flow.
     pub is_new: bool,
@@ -48,26 +50,36 @@ pub struct FlowContext<'a> {
 /// All limits of the engine.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EngineConfig {
+    /// Flow table limits and timeouts.
     pub flows: FlowConfig,
+    /// Fragment reassembly limits.
     pub defrag: DefragConfig,
+    /// TCP reassembly limits.
     pub streams: StreamConfig,
 }
 
 /// Counters of one engine run. `decoded + undecodable == packets` always holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EngineStats {
+    /// Packets seen.
     pub packets: u64,
     /// Bytes on the wire.
     pub bytes: u64,
     /// Packets decoded without error (IP, ARP or another ethertype).
     pub decoded: u64,
+    /// Packets that failed to decode.
     pub undecodable: u64,
     /// Records the reader could not read (not counted in `packets`).
     pub read_errors: u64,
+    /// Fragments received.
     pub fragments: u64,
+    /// Datagrams completed.
     pub reassembled: u64,
+    /// Flows created.
     pub flows: u64,
+    /// Flows evicted because the table was full.
     pub evicted: u64,
+    /// Holes skipped in followed TCP streams.
     pub stream_gaps: u64,
 }
 
@@ -81,6 +93,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with no flows yet.
     pub fn new(config: EngineConfig) -> Self {
         Engine {
             config,
@@ -203,7 +216,9 @@ impl Engine {
     pub fn expire_at(&mut self, now: crate::time::Timestamp, handler: &mut dyn Handler) {
         let budget = &mut self.stream_budget;
         let gaps = &mut self.stats.stream_gaps;
-        self.flows.expire(now, &mut |flow, reason| end_flow(flow, reason, handler, budget, gaps));
+        self.flows.expire(now, &mut |flow, reason| {
+            end_flow(flow, reason, handler, budget, gaps)
+        });
     }
 
     /// Ends every open flow (flushing their streams): call after the last packet.

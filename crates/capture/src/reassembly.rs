@@ -147,11 +147,11 @@ impl StreamDirection {
 
     /// Jumps over the hole before the first held segment and hands out what follows.
     fn skip_first_hole(&mut self, budget: &mut usize, out: &mut dyn FnMut(StreamOutput<'_>)) {
-        if let Some((&first, _)) = self.pending.iter().next() {
-            if first > self.delivered {
-                out(StreamOutput::Gap(first - self.delivered));
-                self.delivered = first;
-            }
+        if let Some((&first, _)) = self.pending.iter().next()
+            && first > self.delivered
+        {
+            out(StreamOutput::Gap(first - self.delivered));
+            self.delivered = first;
         }
         self.drain(budget, out);
     }

@@ -24,7 +24,9 @@ use crate::writer::PcapWriter;
 /// A machine on the generated network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Host {
+    /// Its address.
     pub ip: IpAddr,
+    /// Its MAC address.
     pub mac: MacAddr,
 }
 
@@ -116,7 +118,7 @@ impl Synth {
 
     /// Moves the clock forward.
     pub fn advance(&mut self, by: Duration) {
-        self.now = self.now.add(by);
+        self.now = self.now.plus(by);
     }
 
     /// The current capture time.
@@ -135,7 +137,7 @@ impl Synth {
             unreachable!("writing to a Vec cannot fail");
         }
         self.packets += 1;
-        self.now = self.now.add(self.step);
+        self.now = self.now.plus(self.step);
     }
 
     /// The finished pcap file.

@@ -45,7 +45,7 @@ impl Timestamp {
     }
 
     /// This timestamp moved forward by `d`.
-    pub fn add(self, d: Duration) -> Timestamp {
+    pub fn plus(self, d: Duration) -> Timestamp {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         Timestamp(self.0.saturating_add(nanos))
     }

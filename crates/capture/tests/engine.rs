@@ -204,3 +204,93 @@ fn every_packet_of_the_real_captures_is_decoded_or_counted() {
         );
     }
 }
+
+#[test]
+fn ipv6_fragments_are_reassembled() {
+    let (a, b): (IpAddr, IpAddr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+    let datagram = udp_datagram(a, b, 1000, 53, &[0x33; 2000]);
+    let mut synth = Synth::new();
+    let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+    for (offset, more) in [(1200usize, false), (0, true)] {
+        let end = (offset + 1200).min(datagram.len());
+        // Fragment header: next header UDP, reserved, offset | M flag, identification.
+        let mut body = vec![17, 0];
+        body.extend_from_slice(&((offset as u16) | u16::from(more)).to_be_bytes());
+        body.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+        body.extend_from_slice(&datagram[offset..end]);
+        let mut packet = safecare_capture::synth::ip_packet(a, b, 44, 0, &body);
+        packet[6] = 44;
+        synth.frame(&ethernet(mac, mac, &packet));
+    }
+    let (recorder, engine, _) = run(&synth.finish());
+    assert_eq!(recorder.udp_payloads, vec![2000]);
+    assert_eq!(engine.stats().reassembled, 1);
+}
+
+#[test]
+fn snap_length_cuts_and_unknown_link_types_are_counted_not_fatal() {
+    use safecare_capture::reader::LinkType;
+    use safecare_capture::writer::PcapWriter;
+    use safecare_capture::{Timestamp, synth};
+
+    let (a, b) = (Host::v4("10.0.0.1"), Host::v4("10.0.0.2"));
+    let segment = synth::tcp_segment(a.ip, b.ip, 1, 2, TcpFlags::ACK, 0, 0, &[0x55; 1000]);
+    let frame = ethernet(a.mac, b.mac, &synth::ip_packet(a.ip, b.ip, 6, 1, &segment));
+    let mut writer = PcapWriter::new(Vec::new(), LinkType::ETHERNET).unwrap();
+    // Cut inside the TCP header (undecodable), then inside the payload (decodable).
+    writer
+        .write_cut_packet(Timestamp::from_secs(1), &frame[..44], frame.len() as u32)
+        .unwrap();
+    writer
+        .write_cut_packet(Timestamp::from_secs(2), &frame[..96], frame.len() as u32)
+        .unwrap();
+    let (recorder, engine, errors) = run(&writer.into_inner().unwrap());
+    assert!(errors.is_empty());
+    assert_eq!(engine.stats().undecodable, 1);
+    assert_eq!(recorder.undecodable[0].0, 1);
+    assert!(
+        recorder.undecodable[0].1.contains("TCP header"),
+        "{:?}",
+        recorder.undecodable
+    );
+    assert_eq!(engine.stats().decoded, 1);
+
+    let mut writer = PcapWriter::new(Vec::new(), LinkType(147)).unwrap();
+    for i in 0..3 {
+        writer
+            .write_packet(Timestamp::from_secs(i), &frame)
+            .unwrap();
+    }
+    let (recorder, engine, _) = run(&writer.into_inner().unwrap());
+    assert_eq!(engine.stats().undecodable, 3);
+    assert!(recorder.undecodable[0].1.contains("link type 147"));
+}
+
+#[test]
+fn pcapng_with_two_interfaces_of_different_link_types() {
+    use safecare_capture::reader::LinkType;
+    use safecare_capture::writer::PcapngWriter;
+    use safecare_capture::{Timestamp, synth};
+
+    let (a, b) = (Host::v4("10.0.0.1"), Host::v4("10.0.0.2"));
+    let ip = synth::ip_packet(
+        a.ip,
+        b.ip,
+        17,
+        1,
+        &udp_datagram(a.ip, b.ip, 5, 6, b"payload"),
+    );
+    let mut writer = PcapngWriter::new(Vec::new()).unwrap();
+    writer.add_interface(LinkType::ETHERNET).unwrap();
+    writer.add_interface(LinkType::RAW).unwrap();
+    writer
+        .write_packet(0, Timestamp::from_secs(1), &ethernet(a.mac, b.mac, &ip))
+        .unwrap();
+    writer
+        .write_packet(1, Timestamp::from_secs(2), &ip)
+        .unwrap();
+    let (recorder, engine, errors) = run(&writer.into_inner().unwrap());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(recorder.udp_payloads, vec![7, 7]);
+    assert_eq!(engine.stats().flows, 1);
+}

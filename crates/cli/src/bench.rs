@@ -60,6 +60,8 @@ pub struct PipelineResult {
     pub pipeline_p99_ms: f64,
     pub fraction_of_ceiling: f64,
     pub events_stored: u64,
+    /// Store transactions the pipeline needed (events are batched per commit).
+    pub batches: u64,
     pub resident_mb_after: f64,
 }
 
@@ -132,6 +134,8 @@ async fn measure(
     let exchange = safecare_exchange::start(store, broker, RuleSet::defaults(), config).await?;
     let mut commits = exchange.subscribe_commits();
     let before = exchange.reader().counts().await?.events;
+    // Let the subscription settle: messages sent before it is active go nowhere.
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     let started = Instant::now();
     let sent = publish_all(broker, "safecare/v1/event/net", payloads, args.publishers).await?;
@@ -141,7 +145,12 @@ async fn measure(
     while committed < payloads.len() {
         let report = tokio::time::timeout(Duration::from_secs(60), commits.recv())
             .await
-            .context("the pipeline stalled for 60 s")?
+            .with_context(|| {
+                format!(
+                    "the pipeline stalled for 60 s after {committed} of {} events",
+                    payloads.len()
+                )
+            })?
             .context("the exchange stopped")?;
         committed += report.event_ids.len();
         last = report.committed_at;
@@ -153,7 +162,11 @@ async fn measure(
     }
     let elapsed = last.duration_since(started);
     let stored = exchange.reader().counts().await?.events - before;
-    exchange.bus().shutdown().await;
+    let batches = exchange
+        .metrics()
+        .batches_committed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    exchange.shutdown().await;
 
     let rate = payloads.len() as f64 / elapsed.as_secs_f64();
     Ok(PipelineResult {
@@ -167,6 +180,7 @@ async fn measure(
         pipeline_p99_ms: percentile(&mut latencies, 0.99),
         fraction_of_ceiling: rate / ceiling.rate,
         events_stored: stored,
+        batches,
         resident_mb_after: resident_mb(),
     })
 }

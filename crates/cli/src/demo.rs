@@ -57,7 +57,12 @@ pub struct DemoReport {
 pub struct ScenarioReport {
     pub name: String,
     pub description: String,
+    /// Finished security events the scenario published.
     pub events_published: usize,
+    /// Native messages (badge readers, cameras) the scenario sent to the adapters.
+    pub native_messages: usize,
+    /// Events the platform stored for this scenario, from both.
+    pub expected_events: usize,
     pub alerts: Vec<Alert>,
     pub incidents: Vec<Incident>,
 }
@@ -96,6 +101,7 @@ pub async fn run(
     };
     let platform = Platform::start(PlatformConfig {
         broker,
+        instance: format!("safecare-demo-{}", Ulid::new()),
         ..PlatformConfig::embedded("127.0.0.1:0".parse()?, database, options.http_listen)
     })
     .await?;
@@ -111,7 +117,7 @@ pub async fn run(
     for scenario in &scenarios {
         let base = replay::base_time(scenario, Utc::now());
         let sent = replay::replay(&bus, scenario, base, options.speed, |_| {}).await?;
-        published += sent.len() as u64;
+        published += sent.expected_events as u64;
         platform
             .wait_for_events(published, Duration::from_secs(30))
             .await?;
@@ -122,7 +128,9 @@ pub async fn run(
         reports.push(ScenarioReport {
             name: scenario.name.clone(),
             description: scenario.description.clone(),
-            events_published: sent.len(),
+            events_published: sent.events,
+            native_messages: sent.native,
+            expected_events: sent.expected_events,
             alerts,
             incidents,
         });
@@ -227,7 +235,11 @@ pub fn render_text(report: &DemoReport) -> String {
     );
     for scenario in &report.scenarios {
         let _ = writeln!(out, "▶ {} — {}", scenario.name, scenario.description.trim());
-        let _ = writeln!(out, "  {} events published", scenario.events_published);
+        let _ = writeln!(
+            out,
+            "  {} events and {} native messages (badge readers, cameras) published; {} events stored",
+            scenario.events_published, scenario.native_messages, scenario.expected_events
+        );
         let _ = writeln!(out, "  alerts:");
         for alert in &scenario.alerts {
             let _ = writeln!(

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod output;
 pub mod platform;
 pub mod replay;
 pub mod scenarios;

@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
+use safecare_cli::output::{BusSink, DetectorOutput, PrintFormat, PrintSink};
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
 use safecare_cli::{bench, demo, replay};
-use safecare_core::scenario::Scenario;
+use safecare_core::scenario::{Publication, Scenario};
 use safecare_core::site::{self, Site};
 use safecare_correlate::RuleSet;
 
@@ -63,6 +64,28 @@ enum Command {
     /// Measure the platform (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// IT network threat detection from capture files, live interfaces or Suricata.
+    Net {
+        #[command(flatten)]
+        output: DetectorOutput,
+        #[command(flatten)]
+        print: PrintFormat,
+        #[command(subcommand)]
+        command: safecare_net::NetCommand,
+    },
+    /// Security analytics of device logs: Sigma rules, EVTX, syslog, JSON, CSV.
+    Logs {
+        #[command(flatten)]
+        output: DetectorOutput,
+        #[command(subcommand)]
+        command: safecare_logs::cli::LogsCommand,
+    },
+    /// The risk register: likelihood times impact, per asset and threat class.
+    #[command(subcommand)]
+    Risk(safecare_impact::cli::RiskCommand),
+    /// Hospital availability as EDXL-HAVE 1.0.
+    #[command(subcommand)]
+    Have(safecare_hams::cli::HaveCommand),
 }
 
 #[derive(Args)]
@@ -201,6 +224,14 @@ async fn run(command: Command) -> Result<()> {
         Command::Site(command) => site_command(command),
         Command::Rules(command) => rules_command(command),
         Command::Bench(BenchCommand::Pipeline(args)) => bench::pipeline(args).await,
+        Command::Net {
+            output,
+            print,
+            command,
+        } => run_net(output, print, command).await,
+        Command::Logs { output, command } => run_logs(output, command).await,
+        Command::Risk(command) => safecare_impact::cli::run(command),
+        Command::Have(command) => safecare_hams::cli::run(command),
     }
 }
 
@@ -214,7 +245,7 @@ async fn up(args: UpArgs) -> Result<()> {
     };
     let site = load_site(args.site.as_deref())?;
     let rules = load_rules(args.rules.as_deref())?;
-    let platform = Platform::start(PlatformConfig {
+    let mut platform = Platform::start(PlatformConfig {
         broker,
         site,
         rules,
@@ -238,7 +269,7 @@ async fn up(args: UpArgs) -> Result<()> {
         .await
         .context("cannot wait for Ctrl-C")?;
     platform.exchange.sync().await;
-    platform.exchange.bus().shutdown().await;
+    platform.shutdown().await;
     eprintln!("SafeCare stopped.");
     Ok(())
 }
@@ -250,7 +281,7 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
         http_listen: args.http_listen,
         speed: args.speed,
     };
-    let (report, platform, _temp_dir) = demo::run(options).await?;
+    let (report, mut platform, _temp_dir) = demo::run(options).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -263,8 +294,18 @@ async fn run_demo(args: DemoArgs) -> Result<()> {
             .await
             .context("cannot wait for Ctrl-C")?;
     }
-    platform.exchange.bus().shutdown().await;
+    platform.shutdown().await;
     Ok(())
+}
+
+fn print_step(publication: &Publication) {
+    match publication {
+        Publication::Event(event) => {
+            let time = event.time.format("%H:%M:%S");
+            eprintln!("  {time} {} {}", event.kind, event.summary);
+        }
+        Publication::Native { topic, .. } => eprintln!("  native message on {topic}"),
+    }
 }
 
 async fn run_replay(args: ReplayArgs) -> Result<()> {
@@ -279,19 +320,10 @@ async fn run_replay(args: ReplayArgs) -> Result<()> {
 
     for scenario in &scenarios {
         let base = replay::base_time(scenario, chrono::Utc::now());
-        let sent = replay::replay(&bus, scenario, base, args.speed, |event| {
-            eprintln!(
-                "  {} {} {}",
-                event.time.format("%H:%M:%S"),
-                event.kind,
-                event.summary
-            );
-        })
-        .await?;
+        let sent = replay::replay(&bus, scenario, base, args.speed, print_step).await?;
         eprintln!(
-            "{}: {} events published to {url}",
-            scenario.name,
-            sent.len()
+            "{}: {} events and {} native messages published to {url}",
+            scenario.name, sent.events, sent.native
         );
     }
     bus.shutdown().await;
@@ -359,6 +391,62 @@ fn rules_command(command: RulesCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_net(
+    output: DetectorOutput,
+    print: PrintFormat,
+    command: safecare_net::NetCommand,
+) -> Result<()> {
+    let site = load_site(output.site.as_deref())?;
+    let summary = match &output.broker {
+        Some(url) => {
+            let mut sink = BusSink::connect(url, "net").await?;
+            let (summary, sink) = tokio::task::spawn_blocking(move || {
+                let summary = safecare_net::run(command, &site, &mut sink);
+                (summary, sink)
+            })
+            .await?;
+            eprintln!("{} events published to {url}", sink.published);
+            sink.finish().await;
+            summary?
+        }
+        None => {
+            tokio::task::spawn_blocking(move || {
+                let mut sink = PrintSink::new(print.format);
+                safecare_net::run(command, &site, &mut sink)
+            })
+            .await??
+        }
+    };
+    eprintln!("{summary}");
+    Ok(())
+}
+
+async fn run_logs(output: DetectorOutput, command: safecare_logs::cli::LogsCommand) -> Result<()> {
+    let site = load_site(output.site.as_deref())?;
+    let summary = match &output.broker {
+        Some(url) => {
+            let mut sink = BusSink::connect(url, "logs").await?;
+            let (summary, sink) = tokio::task::spawn_blocking(move || {
+                let summary = safecare_logs::cli::run(command, &site, &mut sink);
+                (summary, sink)
+            })
+            .await?;
+            eprintln!("{} events published to {url}", sink.published);
+            sink.finish().await;
+            summary?
+        }
+        None => {
+            tokio::task::spawn_blocking(move || {
+                let mut sink = PrintSink::new(Some(safecare_cli::output::Format::Jsonl));
+                safecare_logs::cli::run(command, &site, &mut sink)
+            })
+            .await??
+        }
+    };
+    eprintln!("{summary}");
+    Ok(())
 }
 
 fn load_site(path: Option<&std::path::Path>) -> Result<Site> {

@@ -1,6 +1,7 @@
 //! Assembling the platform in one process: broker, store, exchange, HTTP API.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -8,8 +9,12 @@ use safecare_bus::{BrokerUrl, EmbeddedBroker};
 use safecare_core::site::Site;
 use safecare_correlate::RuleSet;
 use safecare_exchange::{ExchangeConfig, ExchangeHandle};
+use safecare_hams::AvailabilityHandle;
+use safecare_hams::service::HamsService;
+use safecare_impact::service::{ImpactConfig, ImpactService};
+use safecare_physical::service::{PhysicalService, ServiceOptions};
 use safecare_store::{Store, StoreOptions};
-use safecare_web::AppState;
+use safecare_web::{AppState, Modules};
 
 /// Which MQTT broker the platform uses.
 #[derive(Debug, Clone)]
@@ -33,8 +38,11 @@ pub struct PlatformConfig {
     pub rules: RuleSet,
     /// Tuning of the store (timeouts, size cap).
     pub store: StoreOptions,
-    /// Tuning of the exchange service (batch size, MQTT client id).
+    /// Tuning of the exchange service (batch size).
     pub exchange: ExchangeConfig,
+    /// Prefix of the MQTT client ids of the platform's modules. Keep it stable
+    /// across restarts (persistent sessions); make it unique per platform sharing a broker.
+    pub instance: String,
 }
 
 impl PlatformConfig {
@@ -51,6 +59,7 @@ impl PlatformConfig {
             rules: RuleSet::defaults(),
             store: StoreOptions::default(),
             exchange: ExchangeConfig::default(),
+            instance: "safecare".to_string(),
         }
     }
 }
@@ -60,8 +69,13 @@ pub struct Platform {
     pub broker_url: BrokerUrl,
     pub embedded_broker: Option<EmbeddedBroker>,
     pub exchange: ExchangeHandle,
+    pub impact: ImpactService,
+    pub availability: AvailabilityHandle,
+    pub hams: HamsService,
+    /// `None` once shut down.
+    pub physical: Option<PhysicalService>,
     pub http_addr: SocketAddr,
-    pub site: Site,
+    pub site: Arc<Site>,
     pub database: String,
 }
 
@@ -82,9 +96,34 @@ impl Platform {
         let store = Store::open_with(&config.database, config.store)
             .await
             .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
+        let exchange_config = ExchangeConfig {
+            client_id: format!("{}-exchange", config.instance),
+            ..config.exchange
+        };
         let exchange =
-            safecare_exchange::start(store, &broker_url, config.rules, ExchangeConfig::default())
-                .await?;
+            safecare_exchange::start(store, &broker_url, config.rules, exchange_config).await?;
+
+        let site = Arc::new(config.site);
+        let impact_config = ImpactConfig {
+            client_id: Some(format!("{}-impact", config.instance)),
+            ..ImpactConfig::default()
+        };
+        let impact = safecare_impact::service::run_with(&broker_url, site.clone(), impact_config)
+            .await
+            .context("the impact service could not start")?;
+        let availability = AvailabilityHandle::new(site.clone());
+        let hams_id = Some(format!("{}-hams", config.instance));
+        let hams = safecare_hams::service::run_with(&broker_url, availability.clone(), hams_id)
+            .await
+            .context("the availability service could not start")?;
+        let physical_options = ServiceOptions {
+            client_id: format!("{}-physical", config.instance),
+            ..ServiceOptions::default()
+        };
+        let physical =
+            safecare_physical::service::run_with(&broker_url, site.clone(), physical_options)
+                .await
+                .context("the physical security service could not start")?;
 
         let listener = tokio::net::TcpListener::bind(config.http_listen)
             .await
@@ -97,8 +136,14 @@ impl Platform {
         let http_addr = listener.local_addr()?;
         let state = AppState {
             exchange: exchange.clone(),
-            site_name: config.site.name().to_string(),
+            site_name: site.name().to_string(),
             started: Instant::now(),
+            modules: Modules {
+                site: Some(site.clone()),
+                availability: Some(availability.clone()),
+                impact: Some(impact.clone()),
+                zones: Some(physical.zone_states()),
+            },
         };
         tokio::spawn(async move {
             if let Err(err) = safecare_web::serve(listener, state).await {
@@ -110,10 +155,24 @@ impl Platform {
             broker_url,
             embedded_broker,
             exchange,
+            impact,
+            availability,
+            hams,
+            physical: Some(physical),
             http_addr,
-            site: config.site,
+            site,
             database: redact(&config.database),
         })
+    }
+
+    /// Stops every module; what the exchange has not stored stays with the broker.
+    pub async fn shutdown(&mut self) {
+        if let Some(physical) = self.physical.take() {
+            physical.shutdown().await;
+        }
+        self.hams.shutdown().await;
+        self.impact.shutdown().await;
+        self.exchange.shutdown().await;
     }
 
     /// Waits until the store holds at least `events` events and all received ones are processed.

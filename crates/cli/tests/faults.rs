@@ -193,12 +193,12 @@ async fn a_full_database_holds_events_until_a_restart_with_room_stores_them_all(
         let mut config = PlatformConfig::embedded(any, database.clone(), any);
         config.broker = BrokerChoice::External(url.clone());
         config.store.sqlite_max_bytes = max_bytes;
-        config.exchange.client_id = client_id.clone();
+        config.instance = client_id.clone();
         config
     };
 
     // A store capped at 512 KiB fills up long before 3000 events are in.
-    let full =
+    let mut full =
         common::start_config(config(Some(512 * 1024)), None, tempfile::tempdir().unwrap()).await;
     let (bus, _) = full.client("logs", &[]).await;
     let sent = events(
@@ -239,7 +239,7 @@ async fn a_full_database_holds_events_until_a_restart_with_room_stores_them_all(
     assert!(stored_while_full < sent.len() as u64);
 
     // The operator makes room (here: a restart without the cap) and nothing is missing.
-    full.platform.exchange.shutdown().await;
+    full.platform.shutdown().await;
     let roomy = common::start_config(config(None), None, tempfile::tempdir().unwrap()).await;
     roomy.wait_for_events(sent.len() as u64).await;
     let counts = roomy.platform.exchange.reader().counts().await.unwrap();

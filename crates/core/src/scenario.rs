@@ -29,6 +29,30 @@
 //!       location: { zone: datacentre }
 //! ```
 //!
+//! A step can instead publish a physical security system's native message, so that the
+//! scenario runs through the platform's adapters: `mqtt:` with the `topic`, the `payload`
+//! (a mapping, sent as JSON, or a string, sent as it is) and the events the platform is
+//! expected to derive from it (`expect:`, a list in the `event:` form). In the payload,
+//! `{{time}}` becomes the step's time in RFC 3339 and `{{epoch}}` seconds since 1970 (a
+//! number when it is the whole value); both take an offset, e.g. `{{epoch-21m}}`:
+//!
+//! ```yaml
+//!   - at: 5h20m
+//!     mqtt:
+//!       topic: frigate/events
+//!       payload:
+//!         type: update
+//!         after: { id: trk-1, camera: cam_pharmacy, label: person, stationary: true,
+//!                  start_time: "{{epoch-21m}}", frame_time: "{{epoch}}" }
+//!       expect:
+//!         - { module: video, kind: video.loitering, severity: 50,
+//!             summary: A person stood 21 minutes by the pharmacy door., asset: cam-pharmacy }
+//! ```
+//!
+//! [`Scenario::events`] gives every event the platform should end up with (event steps
+//! and expectations), for evaluating rules offline; [`Scenario::replay`] gives what to
+//! publish (event steps and native messages, never the expectations).
+//!
 //! Offsets are written with the units `d`, `h`, `m` and `s` in that order
 //! (`0s`, `90s`, `5m`, `2h30m`, `1d`). An event's `domain` defaults to its
 //! module's domain and its `confidence` to 1.0. Every event step is checked
@@ -57,6 +81,12 @@ pub const MAX_STEPS: usize = 10_000;
 /// The latest offset a step may have: 30 days.
 pub const MAX_OFFSET: Duration = Duration::from_secs(30 * 86_400);
 
+/// The largest native payload a step may carry, once serialised: 256 KiB.
+pub const MAX_NATIVE_PAYLOAD: usize = 256 * 1024;
+
+/// The most events one native step may expect.
+pub const MAX_EXPECTED: usize = 100;
+
 /// A scenario: a named list of steps replayed against the platform.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,7 +114,7 @@ pub struct Step {
     pub action: StepAction,
 }
 
-/// What a step does, written as a single key beside `at` (`event:` today).
+/// What a step does, written as a single key beside `at` (`event:` or `mqtt:`).
 ///
 /// New step types (a capture, a log or a file fed through a detector) are new
 /// variants here and a new arm in [`StepAction::from_entry`].
@@ -94,6 +124,39 @@ pub struct Step {
 pub enum StepAction {
     /// Publish one security event.
     Event(Box<EventStep>),
+    /// Publish a native message of a physical security system (a badge reader, Frigate).
+    Mqtt(Box<NativeStep>),
+}
+
+/// A native message to publish on an MQTT topic, and the events it should lead to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeStep {
+    /// Topic outside `safecare/`, e.g. `site/access/door-pharmacy` or `frigate/events`.
+    pub topic: String,
+    /// A mapping or list (sent as JSON) or a string (sent as it is), with `{{time}}` and
+    /// `{{epoch}}` placeholders.
+    pub payload: Value,
+    /// The events the platform should derive from this message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<EventStep>,
+}
+
+/// One native message of a replay, stamped and ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeMessage {
+    pub offset: Duration,
+    pub topic: String,
+    pub payload: Vec<u8>,
+}
+
+/// What a replay publishes at one offset.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Publication {
+    /// A finished security event, on `safecare/v1/event/{module}`.
+    Event(Box<SecurityEvent>),
+    /// A native message, on its own topic, for the adapters to turn into events.
+    Native { topic: String, payload: Vec<u8> },
 }
 
 /// A security event without `id` and `time`: both are set when played.
@@ -272,12 +335,30 @@ impl<'de> Deserialize<'de> for Offset {
 
 impl StepAction {
     /// The keys that name an action in a step.
-    pub const TAGS: &'static [&'static str] = &["event"];
+    pub const TAGS: &'static [&'static str] = &["event", "mqtt"];
 
     /// The event the step publishes, when it is an event step.
     pub fn event(&self) -> Option<&EventStep> {
         match self {
             StepAction::Event(event) => Some(event),
+            StepAction::Mqtt(_) => None,
+        }
+    }
+
+    /// The native message the step publishes, when it is an `mqtt:` step.
+    pub fn native(&self) -> Option<&NativeStep> {
+        match self {
+            StepAction::Mqtt(native) => Some(native),
+            StepAction::Event(_) => None,
+        }
+    }
+
+    /// The events the step stands for: its event, or the ones its native message should
+    /// lead to.
+    pub fn expected_events(&self) -> Vec<&EventStep> {
+        match self {
+            StepAction::Event(event) => vec![event],
+            StepAction::Mqtt(native) => native.expect.iter().collect(),
         }
     }
 
@@ -285,7 +366,11 @@ impl StepAction {
     fn from_entry<'de, A: MapAccess<'de>>(tag: &str, map: &mut A) -> Result<Self, A::Error> {
         match tag {
             "event" => Ok(StepAction::Event(map.next_value()?)),
-            other => Err(de::Error::unknown_field(other, &["at", "note", "event"])),
+            "mqtt" => Ok(StepAction::Mqtt(map.next_value()?)),
+            other => Err(de::Error::unknown_field(
+                other,
+                &["at", "note", "event", "mqtt"],
+            )),
         }
     }
 }
@@ -321,7 +406,10 @@ impl<'de> Visitor<'de> for StepVisitor {
 
         let at = at.ok_or_else(|| de::Error::missing_field("at"))?;
         let action = action.ok_or_else(|| {
-            de::Error::custom("a step needs an action: add `event:` with the event to publish")
+            de::Error::custom(
+                "a step needs an action: add `event:` with the event to publish or `mqtt:` \
+                 with a native message",
+            )
         })?;
         Ok(Step { at, note, action })
     }
@@ -395,20 +483,67 @@ impl Scenario {
         Ok(Scenario::from_yaml(&text, &file)?)
     }
 
-    /// The events of the scenario, sorted by offset, stamped `base + offset`.
+    /// Every event the platform should see, sorted by offset, stamped `base + offset`:
+    /// the event steps and the expected events of the native steps.
     ///
-    /// Each call gives fresh event ids.
+    /// This is the story for evaluating rules offline; to replay a scenario onto the bus
+    /// use [`Scenario::replay`], which sends native messages instead of their expected
+    /// events. Each call gives fresh event ids.
     pub fn events(&self, base: DateTime<Utc>) -> Vec<(Duration, SecurityEvent)> {
         let mut events: Vec<(Duration, SecurityEvent)> = self
             .steps
             .iter()
-            .filter_map(|step| {
-                let event = step.action.event()?;
-                Some((step.at, event.to_event(at_offset(base, step.at))))
+            .flat_map(|step| {
+                let time = at_offset(base, step.at);
+                step.action
+                    .expected_events()
+                    .into_iter()
+                    .map(move |event| (step.at, event.to_event(time)))
             })
             .collect();
         events.sort_by_key(|(offset, _)| *offset);
         events
+    }
+
+    /// The native messages of the `mqtt:` steps, sorted by offset, with their time
+    /// placeholders filled from `base + offset`.
+    pub fn native_messages(&self, base: DateTime<Utc>) -> Vec<NativeMessage> {
+        let mut messages: Vec<NativeMessage> = self
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let native = step.action.native()?;
+                Some(NativeMessage {
+                    offset: step.at,
+                    topic: native.topic.clone(),
+                    payload: native.render(at_offset(base, step.at)),
+                })
+            })
+            .collect();
+        messages.sort_by_key(|m| m.offset);
+        messages
+    }
+
+    /// What to publish to replay the scenario, sorted by offset: each event step's event
+    /// and each `mqtt:` step's native message (never the expected events).
+    pub fn replay(&self, base: DateTime<Utc>) -> Vec<(Duration, Publication)> {
+        let mut out: Vec<(Duration, Publication)> = self
+            .steps
+            .iter()
+            .map(|step| {
+                let time = at_offset(base, step.at);
+                let publication = match &step.action {
+                    StepAction::Event(event) => Publication::Event(Box::new(event.to_event(time))),
+                    StepAction::Mqtt(native) => Publication::Native {
+                        topic: native.topic.clone(),
+                        payload: native.render(time),
+                    },
+                };
+                (step.at, publication)
+            })
+            .collect();
+        out.sort_by_key(|(offset, _)| *offset);
+        out
     }
 
     /// The offset of the last step: how long a replay at speed 1 takes.
@@ -447,7 +582,7 @@ impl Scenario {
     }
 }
 
-/// Checks one step's event against the data model.
+/// Checks one step's event, or native message and expected events, against the data model.
 fn check_step(
     step: &Step,
     index: usize,
@@ -455,23 +590,183 @@ fn check_step(
     text: &str,
     file_name: &str,
 ) -> Result<(), ScenarioError> {
-    let Some(event) = step.action.event() else {
-        return Ok(());
-    };
-    let Err(errors) = event.to_event(DateTime::UNIX_EPOCH).validate() else {
-        return Ok(());
+    let fail = |field: &str, reason: String| {
+        let (line, column) = lines.field_in_item(text, index, field);
+        let reason = format!(
+            "step {} (at {}): {reason}",
+            index + 1,
+            format_duration(step.at)
+        );
+        Err(error_at(file_name, line, column, reason))
     };
 
-    let field = errors.first().map(|e| e.field.as_str()).unwrap_or("event");
-    let (line, column) = lines.field_in_item(text, index, field);
-    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    let reason = format!(
-        "step {} (at {}): {}",
-        index + 1,
-        format_duration(step.at),
-        listed.join("; ")
-    );
-    Err(error_at(file_name, line, column, reason))
+    if let Some(native) = step.action.native()
+        && let Err((field, reason)) = native.check()
+    {
+        return fail(field, reason);
+    }
+    for event in step.action.expected_events() {
+        let Err(errors) = event.to_event(DateTime::UNIX_EPOCH).validate() else {
+            continue;
+        };
+        let field = errors.first().map(|e| e.field.as_str()).unwrap_or("event");
+        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        return fail(field, listed.join("; "));
+    }
+    Ok(())
+}
+
+impl NativeStep {
+    /// The payload with its placeholders filled for `time`, as bytes to publish.
+    pub fn render(&self, time: DateTime<Utc>) -> Vec<u8> {
+        match fill(&self.payload, time) {
+            Value::String(text) => text.into_bytes(),
+            other => serde_json::to_vec(&other).unwrap_or_default(),
+        }
+    }
+
+    /// Checks the topic, the payload size and every placeholder; (field, reason) on error.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let topic = self.topic.as_str();
+        if topic.is_empty() || topic.len() > 256 || topic.contains(['+', '#', '\0']) {
+            return Err((
+                "topic",
+                format!("`{topic}` must be 1-256 bytes without MQTT wildcards"),
+            ));
+        }
+        if topic.starts_with("safecare/") {
+            return Err((
+                "topic",
+                format!("`{topic}` is a SafeCare topic: publish events with an `event:` step"),
+            ));
+        }
+        if self.expect.len() > MAX_EXPECTED {
+            return Err((
+                "expect",
+                format!("more than {MAX_EXPECTED} expected events"),
+            ));
+        }
+        check_placeholders(&self.payload).map_err(|reason| ("payload", reason))?;
+        let size = self.render(DateTime::UNIX_EPOCH).len();
+        if size > MAX_NATIVE_PAYLOAD {
+            return Err((
+                "payload",
+                format!("{size} bytes, over the {MAX_NATIVE_PAYLOAD}-byte limit"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A `{{time}}` or `{{epoch}}` placeholder with its offset in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholder {
+    Time(i64),
+    Epoch(i64),
+}
+
+/// Reads the inside of `{{...}}`: `time`, `epoch`, with an optional `+5m` or `-21m`.
+fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
+    let inner = inner.trim();
+    let (name, rest) = match inner.find(['+', '-']) {
+        Some(at) => inner.split_at(at),
+        None => (inner, ""),
+    };
+    let offset = if rest.is_empty() {
+        0
+    } else {
+        let sign = if rest.starts_with('-') { -1 } else { 1 };
+        let duration = parse_duration(&rest[1..]).map_err(|e| format!("`{{{{{inner}}}}}`: {e}"))?;
+        sign * duration.as_secs() as i64
+    };
+    match name.trim() {
+        "time" => Ok(Placeholder::Time(offset)),
+        "epoch" => Ok(Placeholder::Epoch(offset)),
+        other => Err(format!(
+            "unknown placeholder `{{{{{other}}}}}`: use {{{{time}}}} or {{{{epoch}}}}, with an \
+             optional offset such as {{{{epoch-21m}}}}"
+        )),
+    }
+}
+
+/// Every placeholder in every string of a payload parses.
+fn check_placeholders(value: &Value) -> Result<(), String> {
+    match value {
+        Value::String(text) => {
+            for inner in placeholders(text) {
+                parse_placeholder(inner)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(check_placeholders),
+        Value::Object(map) => map.values().try_for_each(check_placeholders),
+        _ => Ok(()),
+    }
+}
+
+/// The insides of the `{{...}}` in a text.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split("{{")
+        .skip(1)
+        .filter_map(|part| part.split_once("}}").map(|(inner, _)| inner))
+}
+
+/// Fills the placeholders of a payload for `time`.
+fn fill(value: &Value, time: DateTime<Utc>) -> Value {
+    match value {
+        Value::String(text) => fill_text(text, time),
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, time)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill(v, time)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A whole-value `{{epoch}}` becomes a number; otherwise placeholders become text.
+fn fill_text(text: &str, time: DateTime<Utc>) -> Value {
+    let whole = text
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .filter(|inner| !inner.contains("{{"));
+    if let Some(Ok(Placeholder::Epoch(offset))) = whole.map(parse_placeholder) {
+        let seconds = epoch_seconds(time, offset);
+        return serde_json::Number::from_f64(seconds).map_or(Value::Null, Value::Number);
+    }
+
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let inner = &rest[start + 2..start + end];
+        match parse_placeholder(inner) {
+            Ok(Placeholder::Time(offset)) => out.push_str(
+                &shifted(time, offset).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
+            Ok(Placeholder::Epoch(offset)) => {
+                out.push_str(&epoch_seconds(time, offset).to_string())
+            }
+            Err(_) => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    Value::String(out)
+}
+
+fn shifted(time: DateTime<Utc>, offset: i64) -> DateTime<Utc> {
+    time.checked_add_signed(TimeDelta::seconds(offset))
+        .unwrap_or(time)
+}
+
+fn epoch_seconds(time: DateTime<Utc>, offset: i64) -> f64 {
+    let time = shifted(time, offset);
+    time.timestamp() as f64 + f64::from(time.timestamp_subsec_millis()) / 1000.0
 }
 
 fn at_offset(base: DateTime<Utc>, offset: Duration) -> DateTime<Utc> {
@@ -766,6 +1061,96 @@ steps:
         let big = " ".repeat(MAX_SCENARIO_BYTES + 1);
         let err = parse(&big).unwrap_err();
         assert!(err.reason.contains("limit"), "{err}");
+    }
+
+    const NATIVE: &str = "\
+name: native
+steps:
+  - at: 0s
+    event:
+      module: logs
+      kind: mail.phishing
+      severity: 55
+      summary: A phishing mail.
+  - at: 20m
+    note: A person stands still.
+    mqtt:
+      topic: frigate/events
+      payload:
+        type: update
+        after: { id: t1, camera: cam_pharmacy, label: person, stationary: true,
+                 start_time: \"{{epoch-20m}}\", frame_time: \"{{epoch}}\", note: \"at {{time}}\" }
+      expect:
+        - module: video
+          kind: video.loitering
+          severity: 50
+          summary: A person stood 20 minutes.
+          location: { zone: pharmacy }
+  - at: 30m
+    mqtt:
+      topic: site/onvif/cam-pharmacy
+      payload: \"<x t='{{time+5s}}'/>\"
+";
+
+    #[test]
+    fn native_steps_fill_placeholders_and_replay_without_expectations() {
+        let scenario = parse(NATIVE).unwrap();
+        let base: DateTime<Utc> = "2026-12-03T14:00:00Z".parse().unwrap();
+
+        let messages = scenario.native_messages(base);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].topic, "frigate/events");
+        let payload: Value = serde_json::from_slice(&messages[0].payload).unwrap();
+        let frame = base.timestamp() as f64 + 1200.0;
+        assert_eq!(payload["after"]["frame_time"], serde_json::json!(frame));
+        assert_eq!(
+            payload["after"]["start_time"],
+            serde_json::json!(frame - 1200.0)
+        );
+        assert_eq!(payload["after"]["note"], "at 2026-12-03T14:20:00Z");
+        assert_eq!(messages[1].payload, b"<x t='2026-12-03T14:30:05Z'/>");
+
+        let events = scenario.events(base);
+        let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["mail.phishing", "video.loitering"],
+            "expectations count as events"
+        );
+
+        let replay = scenario.replay(base);
+        assert_eq!(replay.len(), 3);
+        assert!(matches!(replay[0].1, Publication::Event(_)));
+        assert!(
+            matches!(&replay[1].1, Publication::Native { topic, .. } if topic == "frigate/events")
+        );
+    }
+
+    #[test]
+    fn native_step_errors_name_their_line() {
+        let bad = NATIVE.replace("{{epoch-20m}}", "{{clock}}");
+        let err = parse(&bad).unwrap_err();
+        assert!(
+            err.reason.contains("clock") && err.reason.contains("step 2"),
+            "{err}"
+        );
+        assert_eq!(err.line, 13, "the payload line: {err}");
+
+        let bad = NATIVE.replace("topic: frigate/events", "topic: safecare/v1/event/video");
+        let err = parse(&bad).unwrap_err();
+        assert!(err.reason.contains("event:"), "{err}");
+        assert_eq!(err.line, 12, "the topic line: {err}");
+
+        let bad = NATIVE.replace("kind: video.loitering", "kind: Loitering");
+        let err = parse(&bad).unwrap_err();
+        assert!(err.reason.contains("kind"), "{err}");
+    }
+
+    #[test]
+    fn native_steps_round_trip_through_yaml() {
+        let scenario = parse(NATIVE).unwrap();
+        let text = serde_yaml_ng::to_string(&scenario).unwrap();
+        assert_eq!(parse(&text).unwrap(), scenario);
     }
 
     #[test]

@@ -449,10 +449,83 @@ fn a_million_assets_generate_index_and_validate() {
 }
 
 #[test]
-#[ignore]
-fn zz_probe() {
-    let site = generate(1_000_000, 1);
-    let t = std::time::Instant::now();
-    let p = site.problems();
-    println!("validate {:?} {}", t.elapsed(), p.len());
+fn numeric_looking_values_are_read_as_text() {
+    let text = SMALL
+        .replace("  - id: srv\n", "  - id: 1234\n")
+        .replace("to: srv }", "to: 1234 }");
+    let site = Site::from_yaml(&text, "small.yaml").unwrap();
+    assert_eq!(site.dependents("pc-1")[0].id, "1234");
+}
+
+#[test]
+fn load_reads_the_shipped_file_and_names_a_missing_one() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../sites/demo-hospital.yaml"
+    );
+    let site = Site::load(path).unwrap();
+    assert_eq!(site.model(), Site::demo().model());
+
+    let err = Site::load("/nonexistent/site.yaml").unwrap_err();
+    assert_eq!(err.code(), "read");
+    assert!(err.to_string().contains("/nonexistent/site.yaml"), "{err}");
+}
+
+#[test]
+fn service_point_and_redundancy_problems_are_located() {
+    let text = format!(
+        "{SMALL}  - {{ from: srv, kind: depends_on, to: [pc-1, pc-2], needed: 3 }}\n\
+         services:\n  - service: pc-1\n    beds: {{ AdultICU: 4 }}\n\
+         bms_points:\n  - id: t1\n    asset: srv\n    quantity: temperature\n    unit: C\n    \
+         min: 24\n    max: 18\n"
+    );
+    let found = problems(&text);
+    let at = |field: &str| found.iter().find(|p| p.1 == field).map(|p| p.0);
+    assert_eq!(at("dependencies[1].to[1]"), Some(Some(25)), "{found:?}");
+    assert_eq!(at("dependencies[1].needed"), Some(Some(25)));
+    assert_eq!(at("services[0].service"), Some(Some(27)));
+    assert_eq!(at("bms_points[0].min"), Some(Some(34)));
+    assert_eq!(found.len(), 4, "{found:?}");
+}
+
+#[test]
+fn site_files_have_a_json_schema() {
+    let schema = safecare_core::site::json_schema();
+    assert_eq!(schema["required"], serde_json::json!(["id", "name"]));
+    assert_eq!(schema["additionalProperties"], false);
+    let text = schema.to_string();
+    for word in [
+        "medical_device",
+        "depends_on",
+        "AdultICU",
+        "bms_points",
+        "^([0-9]+[smhd])+$",
+    ] {
+        assert!(text.contains(word), "{word} missing from the schema");
+    }
+}
+
+#[test]
+fn hostile_yaml_is_refused_with_an_error() {
+    // An alias bomb ("billion laughs"), deep nesting and control characters end in
+    // errors, not in a hang: no field of the model takes arbitrary nested values.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    bomb.push_str("id: x\nname: y\n");
+    assert_eq!(load_err(&bomb).code(), "syntax");
+
+    let deep = format!(
+        "id: x\nname: y\nassets: {}{}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    assert_eq!(load_err(&deep).code(), "syntax");
+
+    let binary = "id: x\nname: \u{0}\u{1}\n";
+    assert_eq!(load_err(binary).code(), "syntax");
 }

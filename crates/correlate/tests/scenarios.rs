@@ -157,8 +157,10 @@ fn pacs_ransomware_is_followed_from_brute_force_to_encryption() {
         .iter()
         .filter(|a| a.rule == "high-severity-event")
         .collect();
-    let mut kinds: Vec<&str> =
-        high.iter().flat_map(|a| a.kinds.iter().map(String::as_str)).collect();
+    let mut kinds: Vec<&str> = high
+        .iter()
+        .flat_map(|a| a.kinds.iter().map(String::as_str))
+        .collect();
     kinds.sort();
     assert_eq!(
         kinds,

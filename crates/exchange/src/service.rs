@@ -41,7 +41,7 @@ impl Default for ExchangeConfig {
             batch_max: 1000,
             recent_ids: 100_000,
             connect_timeout: Duration::from_secs(10),
-            client_id: format!("safecare-exchange-{}", std::process::id()),
+            client_id: "safecare-exchange".to_string(),
         }
     }
 }
@@ -189,7 +189,7 @@ pub async fn start(
         reader: store.reader(),
         metrics: Arc::new(Metrics::default()),
         live: broadcast::channel(1024).0,
-        commits: broadcast::channel(1024).0,
+        commits: broadcast::channel(16_384).0,
         health: Arc::default(),
         bus: bus.clone(),
         stop: Arc::new(watch::channel(false).0),
@@ -237,7 +237,10 @@ impl Writer {
                         self.drain().await;
                         let _ = reply.send(());
                     }
-                    None => break,
+                    None => {
+                        self.handle.stop.send_replace(true);
+                        break;
+                    }
                 },
                 publish = self.incoming.recv() => match publish {
                     Some(first) => {

@@ -53,19 +53,21 @@ pub struct DetectionOptions {
 /// Security analytics over device logs: Sigma rules and device analytics.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum LogsCommand {
-    /// Scan log files (EVTX, syslog/auth.log, JSON lines, CSV) once.
+    /// Scan log files or folders of them (EVTX, syslog/auth.log, JSON lines, CSV) once.
     ///
     /// Examples:
     ///   safecare logs scan Security.evtx --rules sigma/rules/windows
-    ///   safecare logs scan /var/log/auth.log --rules sigma/rules/linux --profiles devices.yaml --format table
+    ///   safecare logs scan auth.log -r sigma/rules/linux --profiles devices.yaml --format table
     ///   safecare logs scan export.csv --input-format csv --rules my-rules/
+    #[command(verbatim_doc_comment)]
     Scan {
-        /// Log files to scan.
+        /// Log files, or folders scanned recursively.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Input format; detected from the extension and first bytes when omitted.
         #[arg(long, value_enum, help_heading = "Input")]
         input_format: Option<Format>,
+        #[allow(missing_docs)]
         #[command(flatten)]
         detection: DetectionOptions,
     },
@@ -74,6 +76,7 @@ pub enum LogsCommand {
     /// Examples:
     ///   safecare logs follow /var/log/auth.log --rules sigma/rules/linux
     ///   safecare logs follow /var/log/devices/*.jsonl --input-format json --from-start
+    #[command(verbatim_doc_comment)]
     Follow {
         /// Files to follow.
         #[arg(required = true, value_name = "FILE")]
@@ -90,6 +93,7 @@ pub enum LogsCommand {
         /// Stop after this many seconds (default: run until interrupted).
         #[arg(long, value_name = "SECS", help_heading = "Input")]
         duration: Option<u64>,
+        #[allow(missing_docs)]
         #[command(flatten)]
         detection: DetectionOptions,
     },
@@ -98,6 +102,7 @@ pub enum LogsCommand {
     /// Examples:
     ///   safecare logs receive --udp 5514 --tcp 5514 --rules sigma/rules/linux
     ///   safecare logs receive --bind 127.0.0.1 --udp 0 --duration 60
+    #[command(verbatim_doc_comment)]
     Receive {
         /// Address to listen on.
         #[arg(long, default_value = "0.0.0.0", help_heading = "Network")]
@@ -114,6 +119,7 @@ pub enum LogsCommand {
         /// Stop after this many messages.
         #[arg(long, value_name = "N", help_heading = "Network")]
         max_messages: Option<u64>,
+        #[allow(missing_docs)]
         #[command(flatten)]
         detection: DetectionOptions,
     },
@@ -136,7 +142,7 @@ pub fn run(
         } => {
             let mut scanner = build_scanner(&detection)?;
             let mut output = Output::new(detection.format, site, sink);
-            for path in &paths {
+            for path in &expand_paths(&paths) {
                 let result = scanner.scan_file(path, input_format, &mut |hit, record| {
                     output.write(hit, record)
                 });
@@ -192,7 +198,7 @@ pub fn run(
             let mut output = Output::new(detection.format, site, sink);
             let deadline = duration.map(|s| Instant::now() + Duration::from_secs(s));
             let mut count = 0u64;
-            while !deadline.is_some_and(|d| Instant::now() >= d)
+            while deadline.is_none_or(|d| Instant::now() < d)
                 && max_messages.is_none_or(|m| count < m)
             {
                 let Some(message) = receiver.next(Duration::from_millis(200)) else {
@@ -216,6 +222,35 @@ pub fn run(
             finish(scanner, output)
         }
     }
+}
+
+/// Files of the given paths, folders walked recursively (sorted, depth-limited).
+fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(path: &std::path::Path, depth: usize, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(path) else {
+            out.push(path.to_path_buf());
+            return;
+        };
+        if depth >= 16 {
+            tracing::warn!(path = %path.display(), "folder nested too deep, not scanned");
+            return;
+        }
+        let mut children: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        children.sort();
+        for child in children {
+            if child.is_dir() {
+                walk(&child, depth + 1, out);
+            } else {
+                out.push(child);
+            }
+        }
+    }
+
+    let mut files = Vec::new();
+    for path in paths {
+        walk(path, 0, &mut files);
+    }
+    files
 }
 
 fn build_scanner(options: &DetectionOptions) -> anyhow::Result<Scanner> {
@@ -321,4 +356,66 @@ fn print_row(hit: &Hit, record: &LogRecord) {
         "{time}  {host:<20} {level:<22} {what}  [{}]",
         record.origin
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: LogsCommand,
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_keeps_the_examples_on_their_own_lines() {
+        let mut command = Cli::command();
+        let scan = command.find_subcommand_mut("scan").unwrap();
+        let help = scan.render_long_help().to_string();
+        println!("{help}");
+        assert!(
+            help.contains("\n  safecare logs scan Security.evtx --rules sigma/rules/windows\n"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn scan_parses_paths_rules_and_format() {
+        let cli = Cli::try_parse_from([
+            "logs", "scan", "a.evtx", "b.log", "-r", "rules/", "--format", "table",
+        ])
+        .unwrap();
+        let LogsCommand::Scan {
+            paths,
+            detection,
+            input_format,
+        } = cli.command
+        else {
+            panic!("not a scan");
+        };
+        assert_eq!(paths.len(), 2);
+        assert_eq!(detection.rules, [PathBuf::from("rules/")]);
+        assert_eq!(detection.format, OutputFormat::Table);
+        assert_eq!(input_format, None);
+    }
+
+    #[test]
+    fn receive_takes_ports() {
+        let cli = Cli::try_parse_from(["logs", "receive", "--udp", "5514", "--tcp", "0"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            LogsCommand::Receive {
+                udp: Some(5514),
+                tcp: Some(0),
+                ..
+            }
+        ));
+    }
 }

@@ -14,6 +14,7 @@ use crate::record::Origin;
 /// One followed file and how far it has been read.
 #[derive(Debug)]
 pub struct FollowedFile {
+    /// The file followed.
     pub path: PathBuf,
     format: Format,
     offset: u64,
@@ -162,14 +163,14 @@ mod tests {
             .unwrap();
         assert_eq!(seen, ["one"]);
 
-        write!(file, "o\n").unwrap();
+        writeln!(file, "o").unwrap();
         followed
             .poll(&mut |r| seen.push(r.unwrap().str("message").unwrap().to_string()))
             .unwrap();
         assert_eq!(seen, ["one", "two"]);
 
         let mut file = File::create(&path).unwrap();
-        write!(file, "Dec 10 06:55:48 h sshd[1]: three\n").unwrap();
+        writeln!(file, "Dec 10 06:55:48 h sshd[1]: three").unwrap();
         followed
             .poll(&mut |r| seen.push(r.unwrap().str("message").unwrap().to_string()))
             .unwrap();

@@ -13,6 +13,8 @@
 //! together, [`follow`] and [`receiver`] take logs as they are written or
 //! pushed, and [`cli`] is the command line mounted as `safecare logs`.
 
+#![warn(missing_docs)]
+
 pub mod analytics;
 pub mod cli;
 pub mod events;

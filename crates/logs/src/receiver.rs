@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread;
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ const MAX_CONNECTIONS: usize = 64;
 /// Where to listen.
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
+    /// Address to listen on (`127.0.0.1` in tests).
     pub bind: IpAddr,
     /// UDP port; `Some(0)` picks a free one.
     pub udp_port: Option<u16>,
@@ -37,16 +38,19 @@ pub struct ReceiverConfig {
 
 /// The receiver could not start.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // fields: the socket and the cause
 pub enum ReceiverError {
     #[error(
         "could not listen on {protocol} {addr}: {source} (is the port taken? pick another with --udp/--tcp)"
     )]
+    /// A socket could not be bound.
     Bind {
         protocol: &'static str,
         addr: SocketAddr,
         source: std::io::Error,
     },
     #[error("no port given: pass --udp PORT and/or --tcp PORT")]
+    /// Neither a UDP nor a TCP port was given.
     NoPort,
 }
 
@@ -55,6 +59,7 @@ pub enum ReceiverError {
 pub struct Message {
     /// `udp://addr` or `tcp://addr`.
     pub peer: String,
+    /// The message, without framing.
     pub bytes: Vec<u8>,
 }
 
@@ -122,10 +127,7 @@ impl SyslogReceiver {
 
     /// Waits up to `timeout` for the next message.
     pub fn next(&self, timeout: Duration) -> Option<Message> {
-        match self.messages.recv_timeout(timeout) {
-            Ok(message) => Some(message),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.messages.recv_timeout(timeout).ok()
     }
 }
 

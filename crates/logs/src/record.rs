@@ -33,8 +33,11 @@ impl fmt::Display for Origin {
 /// `product`, `service` and `category` is absent or among the record's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RecordSource {
+    /// `windows`, `linux`, ...
     pub product: Option<String>,
+    /// `security`, `sysmon`, `sshd`, `auth`, ...
     pub services: Vec<String>,
+    /// `process_creation`, `registry_set`, ...
     pub categories: Vec<String>,
 }
 

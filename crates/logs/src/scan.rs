@@ -21,21 +21,32 @@ const MAX_KEPT_ERRORS: usize = 100;
 /// What one record produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hit {
+    /// A Sigma rule or correlation matched.
     Sigma(Detection),
+    /// A device analytic found a pattern.
     Analytic(Finding),
 }
 
 /// Counts of a run, for the person who started it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LogsSummary {
+    /// Files scanned.
     pub files: u64,
+    /// Records parsed and evaluated.
     pub records: u64,
+    /// Records that could not be parsed.
     pub record_errors: u64,
+    /// Detection rules in force.
     pub rules_loaded: usize,
+    /// Correlation rules in force.
     pub correlations_loaded: usize,
+    /// Rule files or rules that did not load, with file and reason.
     pub rule_errors: Vec<String>,
+    /// Sigma detections and correlations.
     pub sigma_detections: u64,
+    /// Device-analytics findings.
     pub analytic_findings: u64,
+    /// Events handed to the sink.
     pub events_emitted: u64,
     /// Detections per rule title (or analytic kind).
     pub by_rule: BTreeMap<String, u64>,
@@ -87,7 +98,11 @@ impl Scanner {
     }
 
     /// A scanner whose rule plan uses the given prefilters.
-    pub fn with_options(mut rules: RuleSet, profiles: DeviceProfiles, options: PlanOptions) -> Self {
+    pub fn with_options(
+        mut rules: RuleSet,
+        profiles: DeviceProfiles,
+        options: PlanOptions,
+    ) -> Self {
         let correlator = Correlator::new(&mut rules);
         let plan = RulePlan::with_options(&mut rules, options);
         let summary = LogsSummary {

@@ -134,10 +134,15 @@ pub enum NetCommand {
 /// What a `safecare net` run did, printed by the caller on stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct NetSummary {
+    /// Packets read.
     pub packets: u64,
+    /// Flows tracked.
     pub flows: u64,
+    /// Events raised.
     pub events: u64,
+    /// Packets that could not be decoded.
     pub undecodable: u64,
+    /// Flows evicted because the flow table was full.
     pub evictions: u64,
     /// Capture records (or EVE lines) that could not be read.
     pub read_errors: u64,
@@ -148,7 +153,12 @@ impl fmt::Display for NetSummary {
         write!(
             f,
             "{} packets, {} flows, {} events, {} undecodable, {} flows evicted, {} read errors",
-            self.packets, self.flows, self.events, self.undecodable, self.evictions, self.read_errors
+            self.packets,
+            self.flows,
+            self.events,
+            self.undecodable,
+            self.evictions,
+            self.read_errors
         )
     }
 }
@@ -168,19 +178,50 @@ impl NetSummary {
 
 /// Runs one `safecare net` command, naming assets through `site` and sending events
 /// to `sink`.
-pub fn run(command: NetCommand, site: &dyn AssetDirectory, sink: &mut dyn EventSink) -> anyhow::Result<NetSummary> {
+pub fn run(
+    command: NetCommand,
+    site: &dyn AssetDirectory,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<NetSummary> {
     match command {
-        NetCommand::Scan { files, model, dicom_ae, no_progress } => {
+        NetCommand::Scan {
+            files,
+            model,
+            dicom_ae,
+            no_progress,
+        } => {
             let config = sensor_config(model, dicom_ae)?;
             run_scan(&files, site, config, sink, !no_progress)
         }
-        NetCommand::Live { interface, model, dicom_ae, count, duration, no_promiscuous } => {
+        NetCommand::Live {
+            interface,
+            model,
+            dicom_ae,
+            count,
+            duration,
+            no_promiscuous,
+        } => {
             let config = sensor_config(model, dicom_ae)?;
-            let limits = LiveLimits { count, duration: duration.map(Duration::from_secs) };
+            let limits = LiveLimits {
+                count,
+                duration: duration.map(Duration::from_secs),
+            };
             run_live(&interface, !no_promiscuous, limits, site, config, sink)
         }
-        NetCommand::Learn { files, output, trees, sample_size, seed, quantile } => {
-            let config = TrainConfig { trees, sample_size, seed, quantile: quantile.clamp(0.5, 1.0) };
+        NetCommand::Learn {
+            files,
+            output,
+            trees,
+            sample_size,
+            seed,
+            quantile,
+        } => {
+            let config = TrainConfig {
+                trees,
+                sample_size,
+                seed,
+                quantile: quantile.clamp(0.5, 1.0),
+            };
             run_learn(&files, &output, &config)
         }
         NetCommand::Eve { input, follow } => run_eve(&input, follow, site, sink),
@@ -189,7 +230,10 @@ pub fn run(command: NetCommand, site: &dyn AssetDirectory, sink: &mut dyn EventS
 
 fn sensor_config(model: Option<PathBuf>, dicom_ae: Vec<String>) -> anyhow::Result<SensorConfig> {
     let model = model.map(|path| AnomalyModel::load(&path)).transpose()?;
-    Ok(SensorConfig { known_ae_titles: dicom_ae, model })
+    Ok(SensorConfig {
+        known_ae_titles: dicom_ae,
+        model,
+    })
 }
 
 /// Scans capture files.
@@ -203,13 +247,18 @@ pub fn run_scan(
     let mut engine = Engine::new(EngineConfig::default());
     let mut sensor = NetSensor::new(site, config);
     scan::scan_files(files, &mut engine, &mut sensor, sink, progress)?;
-    Ok(NetSummary::from_stats(&engine.stats(), sensor.stats().events))
+    Ok(NetSummary::from_stats(
+        &engine.stats(),
+        sensor.stats().events,
+    ))
 }
 
 /// When a live capture stops on its own.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LiveLimits {
+    /// Stop after this many packets.
     pub count: Option<u64>,
+    /// Stop after this long.
     pub duration: Option<Duration>,
 }
 
@@ -245,11 +294,18 @@ pub fn run_live(
     engine.finish(&mut sensor);
     scan::drain(&mut sensor, sink)?;
     tracing::info!(interface, "live capture stopped");
-    Ok(NetSummary::from_stats(&engine.stats(), sensor.stats().events))
+    Ok(NetSummary::from_stats(
+        &engine.stats(),
+        sensor.stats().events,
+    ))
 }
 
 /// Learns a model from baseline captures and writes it.
-pub fn run_learn(files: &[PathBuf], output: &std::path::Path, config: &TrainConfig) -> anyhow::Result<NetSummary> {
+pub fn run_learn(
+    files: &[PathBuf],
+    output: &std::path::Path,
+    config: &TrainConfig,
+) -> anyhow::Result<NetSummary> {
     let (rows, stats) = collect_features(files, MAX_TRAINING_FLOWS)?;
     let model = AnomalyModel::train(&rows, config)?;
     model.save(output)?;
@@ -263,13 +319,29 @@ pub fn run_learn(files: &[PathBuf], output: &std::path::Path, config: &TrainConf
 }
 
 /// Reads an EVE file or standard input.
-pub fn run_eve(input: &str, follow: bool, site: &dyn AssetDirectory, sink: &mut dyn EventSink) -> anyhow::Result<NetSummary> {
+pub fn run_eve(
+    input: &str,
+    follow: bool,
+    site: &dyn AssetDirectory,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<NetSummary> {
     let stats = if input == "-" {
         eve::ingest(std::io::stdin().lock(), follow, site, sink)?
     } else {
-        let file = std::fs::File::open(input).with_context(|| format!("could not open EVE file {input}"))?;
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("could not open EVE file {input}"))?;
         eve::ingest(file, follow, site, sink)?
     };
-    tracing::info!(lines = stats.lines, events = stats.events, skipped = stats.skipped, bad = stats.bad_lines, "EVE intake done");
-    Ok(NetSummary { events: stats.events, read_errors: stats.bad_lines, ..NetSummary::default() })
+    tracing::info!(
+        lines = stats.lines,
+        events = stats.events,
+        skipped = stats.skipped,
+        bad = stats.bad_lines,
+        "EVE intake done"
+    );
+    Ok(NetSummary {
+        events: stats.events,
+        read_errors: stats.bad_lines,
+        ..NetSummary::default()
+    })
 }

@@ -14,11 +14,13 @@ pub const ATTACK: &str = "MITRE ATT&CK";
 
 /// The detections' view of the site and their outbox.
 pub struct Context<'d> {
+    /// The site's assets, by IP, MAC and host name.
     pub directory: &'d dyn AssetDirectory,
     events: Vec<SecurityEvent>,
 }
 
 impl<'d> Context<'d> {
+    /// A context naming assets through `directory`, with no events yet.
     pub fn new(directory: &'d dyn AssetDirectory) -> Self {
         Context {
             directory,
@@ -33,7 +35,8 @@ impl<'d> Context<'d> {
 
     /// Whether the asset at `ip` is a medical device.
     pub fn is_medical_device(&self, ip: IpAddr) -> bool {
-        self.asset(ip).is_some_and(|a| a.asset_type == "medical_device")
+        self.asset(ip)
+            .is_some_and(|a| a.asset_type == "medical_device")
     }
 
     /// A short phrase naming a host for a summary: asset id and zone, or the address.
@@ -67,12 +70,16 @@ impl<'d> Context<'d> {
 /// One end of what a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
+    /// Address.
     pub ip: IpAddr,
+    /// Port, for TCP and UDP.
     pub port: Option<u16>,
+    /// MAC, when it identifies the host.
     pub mac: Option<MacAddr>,
 }
 
 impl Peer {
+    /// A peer known by its address only.
     pub fn ip(ip: IpAddr) -> Peer {
         Peer {
             ip,
@@ -81,6 +88,7 @@ impl Peer {
         }
     }
 
+    /// A peer with its port.
     pub fn with_port(ip: IpAddr, port: u16) -> Peer {
         Peer {
             ip,
@@ -93,22 +101,34 @@ impl Peer {
 /// Which end's asset the event is filed under (`asset` and `location`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
+    /// The source's asset.
     Source,
+    /// The destination's asset.
     Destination,
 }
 
 /// What a detection found, before it becomes a [`SecurityEvent`].
 #[derive(Debug, Clone)]
 pub struct Finding {
+    /// Event kind from docs/EVENTS.md.
     pub kind: &'static str,
+    /// 0-100.
     pub severity: u8,
+    /// 0.0-1.0.
     pub confidence: f64,
+    /// One sentence for a person.
     pub summary: String,
+    /// When it happened (capture time).
     pub time: Timestamp,
+    /// Where the traffic came from.
     pub source: Option<Peer>,
+    /// Where it went.
     pub destination: Option<Peer>,
+    /// Which end's asset the event is filed under.
     pub subject: Subject,
+    /// ATT&CK technique ids.
     pub techniques: &'static [&'static str],
+    /// Detection details.
     pub evidence: Map<String, Value>,
     /// Where it happened when neither end is a known asset (e.g. a neighbour's zone).
     pub location: Option<Location>,
@@ -116,7 +136,13 @@ pub struct Finding {
 
 impl Finding {
     /// A finding with no endpoints or evidence yet, filed under its destination.
-    pub fn new(kind: &'static str, severity: u8, confidence: f64, time: Timestamp, summary: String) -> Self {
+    pub fn new(
+        kind: &'static str,
+        severity: u8,
+        confidence: f64,
+        time: Timestamp,
+        summary: String,
+    ) -> Self {
         Finding {
             kind,
             severity,
@@ -132,21 +158,25 @@ impl Finding {
         }
     }
 
+    /// Sets the source end (ECS `source`).
     pub fn source(mut self, peer: Peer) -> Self {
         self.source = Some(peer);
         self
     }
 
+    /// Sets the destination end (ECS `destination`).
     pub fn destination(mut self, peer: Peer) -> Self {
         self.destination = Some(peer);
         self
     }
 
+    /// Files the event under the source or the destination asset.
     pub fn subject(mut self, subject: Subject) -> Self {
         self.subject = subject;
         self
     }
 
+    /// Sets the ATT&CK technique ids.
     pub fn techniques(mut self, ids: &'static [&'static str]) -> Self {
         self.techniques = ids;
         self
@@ -175,7 +205,9 @@ impl Finding {
             let Some(peer) = peer else { continue };
             let asset = directory.by_ip(peer.ip);
             if let Some(asset) = asset {
-                event.evidence.insert(format!("{side}.asset"), asset.id.clone().into());
+                event
+                    .evidence
+                    .insert(format!("{side}.asset"), asset.id.clone().into());
                 if let Some(zone) = asset.zone() {
                     event.evidence.insert(format!("{side}.zone"), zone.into());
                 }
@@ -197,7 +229,10 @@ impl Finding {
             Subject::Source => (self.source, self.destination),
             Subject::Destination => (self.destination, self.source),
         };
-        let filed = [first, second].into_iter().flatten().find_map(|p| directory.by_ip(p.ip));
+        let filed = [first, second]
+            .into_iter()
+            .flatten()
+            .find_map(|p| directory.by_ip(p.ip));
         if let Some(asset) = filed {
             event.asset = Some(asset.id.clone());
             if asset.location != Default::default() {

@@ -12,6 +12,7 @@
 
 pub mod anomaly;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod context;
 pub mod detect;

@@ -6,24 +6,46 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use safecare_capture::reader::{LinkType, RawPacket};
 use safecare_capture::Timestamp;
+use safecare_capture::reader::{LinkType, RawPacket};
 
 /// Why live capture could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     #[error("no network interface named {0:?}; list them with `ip link`")]
+    /// No interface has this name.
     NoInterface(String),
     #[error(
         "could not open a raw socket on {interface}: {source}; live capture needs root or \
          the CAP_NET_RAW capability (setcap cap_net_raw+ep on the binary)"
     )]
-    Socket { interface: String, source: std::io::Error },
+    /// The raw socket could not be opened.
+    Socket {
+        /// The interface.
+        interface: String,
+        /// The operating system error.
+        source: std::io::Error,
+    },
     #[error("could not {what} on {interface}: {source}")]
-    Setup { interface: String, what: &'static str, source: std::io::Error },
+    /// A socket option could not be set.
+    Setup {
+        /// The interface.
+        interface: String,
+        /// What was being set up.
+        what: &'static str,
+        /// The operating system error.
+        source: std::io::Error,
+    },
     #[error("receiving from {interface} failed: {source}")]
-    Receive { interface: String, source: std::io::Error },
+    /// Receiving failed.
+    Receive {
+        /// The interface.
+        interface: String,
+        /// The operating system error.
+        source: std::io::Error,
+    },
     #[error("live capture is only available on Linux")]
+    /// Not Linux.
     Unsupported,
 }
 
@@ -88,9 +110,18 @@ mod sys {
     pub fn open(name: &str, index: i32) -> Result<OwnedFd, LiveError> {
         let protocol = i32::from(ETH_P_ALL.to_be());
         // SAFETY: plain socket(2) call; the result is checked before use.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
+        let raw = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                protocol,
+            )
+        };
         if raw < 0 {
-            return Err(LiveError::Socket { interface: name.to_string(), source: std::io::Error::last_os_error() });
+            return Err(LiveError::Socket {
+                interface: name.to_string(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         // SAFETY: raw is a freshly opened descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -115,23 +146,41 @@ mod sys {
         let len = std::mem::size_of::<libc::packet_mreq>() as libc::socklen_t;
         // SAFETY: mreq is valid for the length given.
         let rc = unsafe {
-            libc::setsockopt(fd.as_raw_fd(), libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, (&raw const mreq).cast(), len)
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_ADD_MEMBERSHIP,
+                (&raw const mreq).cast(),
+                len,
+            )
         };
         check(rc, name, "enter promiscuous mode")
     }
 
     pub fn set_timeout(fd: &OwnedFd, name: &str) -> Result<(), LiveError> {
-        let timeout = libc::timeval { tv_sec: 0, tv_usec: 500_000 };
+        let timeout = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 500_000,
+        };
         let len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
         // SAFETY: timeout is valid for the length given.
         let rc = unsafe {
-            libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&raw const timeout).cast(), len)
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&raw const timeout).cast(),
+                len,
+            )
         };
         check(rc, name, "set the receive timeout")
     }
 
     /// Receives one frame: (bytes kept, length on the wire, hardware type, packet type).
-    pub fn receive(fd: &OwnedFd, buf: &mut [u8]) -> std::io::Result<Option<(usize, usize, u16, u8)>> {
+    pub fn receive(
+        fd: &OwnedFd,
+        buf: &mut [u8],
+    ) -> std::io::Result<Option<(usize, usize, u16, u8)>> {
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
         let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -150,17 +199,28 @@ mod sys {
         if n < 0 {
             let err = std::io::Error::last_os_error();
             return match err.kind() {
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted => Ok(None),
+                std::io::ErrorKind::WouldBlock
+                | std::io::ErrorKind::TimedOut
+                | std::io::ErrorKind::Interrupted => Ok(None),
                 _ => Err(err),
             };
         }
         let wire = n as usize;
-        Ok(Some((wire.min(buf.len()), wire, from.sll_hatype, from.sll_pkttype)))
+        Ok(Some((
+            wire.min(buf.len()),
+            wire,
+            from.sll_hatype,
+            from.sll_pkttype,
+        )))
     }
 
     fn check(rc: i32, name: &str, what: &'static str) -> Result<(), LiveError> {
         if rc < 0 {
-            return Err(LiveError::Setup { interface: name.to_string(), what, source: std::io::Error::last_os_error() });
+            return Err(LiveError::Setup {
+                interface: name.to_string(),
+                what,
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(())
     }
@@ -176,7 +236,12 @@ impl LiveCapture {
             sys::set_promiscuous(&fd, interface, index)?;
         }
         sys::set_timeout(&fd, interface)?;
-        Ok(LiveCapture { fd, interface: interface.to_string(), buf: vec![0; SNAP_LEN], index: 0 })
+        Ok(LiveCapture {
+            fd,
+            interface: interface.to_string(),
+            buf: vec![0; SNAP_LEN],
+            index: 0,
+        })
     }
 
     /// Live capture needs AF_PACKET, which only Linux has.
@@ -189,8 +254,11 @@ impl LiveCapture {
     #[cfg(target_os = "linux")]
     pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, LiveError> {
         loop {
-            let received = sys::receive(&self.fd, &mut self.buf)
-                .map_err(|source| LiveError::Receive { interface: self.interface.clone(), source })?;
+            let received =
+                sys::receive(&self.fd, &mut self.buf).map_err(|source| LiveError::Receive {
+                    interface: self.interface.clone(),
+                    source,
+                })?;
             let Some((kept, wire, hardware, packet_type)) = received else {
                 return Ok(None);
             };
@@ -222,6 +290,8 @@ impl LiveCapture {
 
 /// The wall clock as a capture timestamp.
 pub fn now() -> Timestamp {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     Timestamp::from_parts(since.as_secs(), since.subsec_nanos())
 }

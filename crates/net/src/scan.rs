@@ -21,14 +21,19 @@ const PROGRESS_EVERY: u64 = 16_384;
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error("could not open capture {path}: {source}")]
+    /// A capture could not be opened.
     Open {
+        /// The capture file.
         path: PathBuf,
         #[source]
+        /// Why.
         source: ReadError,
     },
     #[error("none of the {0} capture files could be read; see the errors above")]
+    /// No file could be read.
     NothingRead(usize),
     #[error("could not hand an event to its destination (is the broker still up?): {0}")]
+    /// The event destination failed.
     Sink(#[source] std::io::Error),
 }
 
@@ -50,7 +55,10 @@ pub fn scan_files(
                 scan_reader(path, &mut reader, engine, sensor, sink, progress)?;
             }
             Err(source) => {
-                let err = ScanError::Open { path: path.clone(), source };
+                let err = ScanError::Open {
+                    path: path.clone(),
+                    source,
+                };
                 tracing::error!("{err}");
             }
         }
@@ -90,7 +98,10 @@ fn scan_reader<R: std::io::Read>(
         if sensor.has_events() {
             drain(sensor, sink)?;
         }
-        if let Some(bar) = bar.as_ref().filter(|_| packets % PROGRESS_EVERY == 0) {
+        if let Some(bar) = bar
+            .as_ref()
+            .filter(|_| packets.is_multiple_of(PROGRESS_EVERY))
+        {
             bar.set_position(reader.position());
         }
     }
@@ -110,10 +121,16 @@ fn progress_bar(path: &Path, wanted: bool) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
-    bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    bar.set_message(
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     Some(bar)
 }
 
@@ -128,14 +145,20 @@ pub fn drain(sensor: &mut NetSensor<'_>, sink: &mut dyn EventSink) -> Result<(),
 /// Collects the feature vectors of ended flows, for learning a model. Keeps at most
 /// `cap` flows, a deterministic evenly spread sample of them when there are more.
 pub struct FeatureCollector {
+    /// Feature vectors kept.
     pub rows: Vec<Vec<f64>>,
     cap: usize,
     seen: u64,
 }
 
 impl FeatureCollector {
+    /// A collector keeping at most `cap` flows.
     pub fn new(cap: usize) -> Self {
-        FeatureCollector { rows: Vec::new(), cap: cap.max(1), seen: 0 }
+        FeatureCollector {
+            rows: Vec::new(),
+            cap: cap.max(1),
+            seen: 0,
+        }
     }
 }
 
@@ -156,7 +179,10 @@ impl Handler for FeatureCollector {
 }
 
 /// Reads `files` into a feature collector; returns the engine's counters.
-pub fn collect_features(files: &[PathBuf], cap: usize) -> Result<(Vec<Vec<f64>>, EngineStats), ScanError> {
+pub fn collect_features(
+    files: &[PathBuf],
+    cap: usize,
+) -> Result<(Vec<Vec<f64>>, EngineStats), ScanError> {
     let mut engine = Engine::new(EngineConfig::default());
     let mut collector = FeatureCollector::new(cap);
     let mut opened = 0;
@@ -164,7 +190,13 @@ pub fn collect_features(files: &[PathBuf], cap: usize) -> Result<(Vec<Vec<f64>>,
         let mut reader = match CaptureReader::open(path) {
             Ok(reader) => reader,
             Err(source) => {
-                tracing::error!("{}", ScanError::Open { path: path.clone(), source });
+                tracing::error!(
+                    "{}",
+                    ScanError::Open {
+                        path: path.clone(),
+                        source
+                    }
+                );
                 continue;
             }
         };

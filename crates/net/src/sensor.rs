@@ -21,8 +21,11 @@ pub struct SensorConfig {
 /// Counters of what the sensor saw beyond the engine's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SensorStats {
+    /// Events raised.
     pub events: u64,
+    /// Flows scored by the anomaly model.
     pub flows_scored: u64,
+    /// TCP flows whose first bytes were read.
     pub streams_followed: u64,
 }
 
@@ -48,7 +51,10 @@ impl<'d> NetSensor<'d> {
     }
 
     /// A sensor running only the given detections (tests, benchmarks).
-    pub fn with_detectors(directory: &'d dyn AssetDirectory, detectors: Vec<Box<dyn Detector>>) -> Self {
+    pub fn with_detectors(
+        directory: &'d dyn AssetDirectory,
+        detectors: Vec<Box<dyn Detector>>,
+    ) -> Self {
         NetSensor {
             cx: Context::new(directory),
             detectors,
@@ -70,6 +76,7 @@ impl<'d> NetSensor<'d> {
         self.cx.has_events()
     }
 
+    /// Counters so far.
     pub fn stats(&self) -> SensorStats {
         self.stats
     }

@@ -32,7 +32,11 @@ impl<T> Recent<T> {
 
     /// Drops items older than `window` before `now`.
     pub fn prune(&mut self, now: Timestamp, window: Duration) {
-        while self.items.front().is_some_and(|(ts, _)| now.since(*ts) > window) {
+        while self
+            .items
+            .front()
+            .is_some_and(|(ts, _)| now.since(*ts) > window)
+        {
             self.items.pop_front();
         }
     }
@@ -85,14 +89,16 @@ impl<K: Hash + Eq + Clone, T> KeyedRecent<K, T> {
     }
 
     fn shrink(&mut self, now: Timestamp, window: Duration) {
-        self.map.retain(|_, r| r.newest().is_some_and(|ts| now.since(ts) <= window));
+        self.map
+            .retain(|_, r| r.newest().is_some_and(|ts| now.since(ts) <= window));
         if self.map.len() < self.max_keys {
             return;
         }
         let mut ages: Vec<Timestamp> = self.map.values().filter_map(Recent::newest).collect();
         ages.sort_unstable();
         let cutoff = ages.get(ages.len() / 2).copied().unwrap_or_default();
-        self.map.retain(|_, r| r.newest().is_some_and(|ts| ts > cutoff));
+        self.map
+            .retain(|_, r| r.newest().is_some_and(|ts| ts > cutoff));
     }
 }
 
@@ -114,12 +120,19 @@ impl<K: Hash + Eq> Cooldown<K> {
         }
     }
 
+    /// Whether `key` was reported within the quiet period (nothing is remembered).
+    pub fn is_quiet(&self, key: &K, now: Timestamp) -> bool {
+        self.last
+            .get(key)
+            .is_some_and(|last| now.since(*last) <= self.quiet)
+    }
+
     /// True (and remembered) when `key` was not reported within the quiet period.
     pub fn ready(&mut self, key: K, now: Timestamp) -> bool {
-        if let Some(last) = self.last.get(&key) {
-            if now.since(*last) <= self.quiet {
-                return false;
-            }
+        if let Some(last) = self.last.get(&key)
+            && now.since(*last) <= self.quiet
+        {
+            return false;
         }
         if self.last.len() >= self.max_keys {
             let quiet = self.quiet;

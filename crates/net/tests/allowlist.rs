@@ -40,7 +40,17 @@ fn cidr_entries_allow_the_whole_block() {
     synth.tcp_session(&pump, 40000, &monitor, 2575, &[(b"hl7", b"ack")]);
     synth.tcp_session(&pump, 40001, &ehr, 443, &[(b"a", b"b")]);
     let outcome = scan(&synth.finish());
-    assert!(outcome.of_kind("network.allowlist_violation").is_empty(), "{:?}", outcome.kinds());
-    assert!(safecare_net::detect::allowlist::cidr_contains("fd00::/8", "fd12::1".parse().unwrap()));
-    assert!(!safecare_net::detect::allowlist::cidr_contains("10.20.2.0/24", "10.20.3.1".parse().unwrap()));
+    assert!(
+        outcome.of_kind("network.allowlist_violation").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
+    assert!(safecare_net::detect::allowlist::cidr_contains(
+        "fd00::/8",
+        "fd12::1".parse().unwrap()
+    ));
+    assert!(!safecare_net::detect::allowlist::cidr_contains(
+        "10.20.2.0/24",
+        "10.20.3.1".parse().unwrap()
+    ));
 }

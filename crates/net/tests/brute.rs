@@ -11,7 +11,13 @@ fn short_sessions(port: u16, count: u16, gap: Duration) -> Vec<u8> {
     let (attacker, target) = (Host::v4("10.10.9.50"), Host::v4("10.40.0.20"));
     let mut synth = Synth::new();
     for i in 0..count {
-        synth.tcp_session(&attacker, 45000 + i, &target, port, &[(b"hello", b"denied"), (b"try", b"no")]);
+        synth.tcp_session(
+            &attacker,
+            45000 + i,
+            &target,
+            port,
+            &[(b"hello", b"denied"), (b"try", b"no")],
+        );
         synth.advance(gap);
     }
     synth.finish()
@@ -32,13 +38,18 @@ fn ssh_rdp_and_smb_password_guessing() {
 #[test]
 fn a_few_logins_spread_over_the_day_are_not_brute_force() {
     let outcome = scan(&short_sessions(22, 12, Duration::from_secs(600)));
-    assert!(outcome.of_kind("auth.brute_force").is_empty(), "{:?}", outcome.kinds());
+    assert!(
+        outcome.of_kind("auth.brute_force").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
 }
 
 #[test]
 fn http_login_posts_in_one_keep_alive_connection() {
     let (attacker, portal) = (Host::v4("10.10.9.51"), Host::v4("10.40.0.20"));
-    let request: &[u8] = b"POST /ehr/login HTTP/1.1\r\nHost: ehr\r\nContent-Length: 21\r\n\r\nuser=admin&pass=guess";
+    let request: &[u8] =
+        b"POST /ehr/login HTTP/1.1\r\nHost: ehr\r\nContent-Length: 21\r\n\r\nuser=admin&pass=guess";
     let refused: &[u8] = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n";
     let exchanges: Vec<(&[u8], &[u8])> = (0..15).map(|_| (request, refused)).collect();
     let mut synth = Synth::new();

@@ -31,7 +31,13 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
 fn scan_capture() -> Vec<u8> {
     let mut synth = Synth::new();
     for port in 1..=100u16 {
-        synth.syn_probe(&Host::v4("10.10.9.99"), 40000, &Host::v4("10.20.4.21"), port, PortState::Closed);
+        synth.syn_probe(
+            &Host::v4("10.10.9.99"),
+            40000,
+            &Host::v4("10.20.4.21"),
+            port,
+            PortState::Closed,
+        );
     }
     synth.finish()
 }
@@ -45,7 +51,13 @@ fn scan_reads_several_files_and_goes_past_a_truncated_one() {
     let truncated = write(&dir, "cut.pcap", &cut);
     let missing = dir.path().join("missing.pcap");
 
-    let command = parse(&["scan", "--no-progress", truncated.to_str().unwrap(), missing.to_str().unwrap(), good.to_str().unwrap()]);
+    let command = parse(&[
+        "scan",
+        "--no-progress",
+        truncated.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
     let mut events: Vec<SecurityEvent> = Vec::new();
     let summary = run(command, &TestDirectory::demo(), &mut events).unwrap();
 
@@ -63,7 +75,9 @@ fn scan_of_only_unreadable_files_is_an_error_naming_them() {
     let junk = write(&dir, "junk.pcap", b"this is not a capture at all");
     let command = parse(&["scan", junk.to_str().unwrap()]);
     let mut events: Vec<SecurityEvent> = Vec::new();
-    let err = run(command, &EmptyDirectory, &mut events).unwrap_err().to_string();
+    let err = run(command, &EmptyDirectory, &mut events)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("none of the 1 capture files"), "{err}");
 }
 
@@ -72,22 +86,43 @@ fn learn_writes_a_model_that_scan_uses() {
     let dir = tempfile::tempdir().unwrap();
     let mut synth = Synth::new();
     for i in 0..100u16 {
-        synth.tcp_session(&Host::v4("10.10.1.11"), 30000 + i, &Host::v4("10.40.0.20"), 443, &[(b"req", b"resp")]);
+        synth.tcp_session(
+            &Host::v4("10.10.1.11"),
+            30000 + i,
+            &Host::v4("10.40.0.20"),
+            443,
+            &[(b"req", b"resp")],
+        );
     }
     let baseline = write(&dir, "baseline.pcap", &synth.finish());
     let model = dir.path().join("model.json");
 
-    let command = parse(&["learn", baseline.to_str().unwrap(), "-o", model.to_str().unwrap(), "--trees", "20"]);
+    let command = parse(&[
+        "learn",
+        baseline.to_str().unwrap(),
+        "-o",
+        model.to_str().unwrap(),
+        "--trees",
+        "20",
+    ]);
     let summary = run(command, &EmptyDirectory, &mut Vec::new()).unwrap();
     assert_eq!(summary.flows, 100);
     let text = std::fs::read_to_string(&model).unwrap();
     assert!(text.contains("\"trees\""));
 
     let capture = write(&dir, "scan.pcap", &scan_capture());
-    let command = parse(&["scan", "--model", model.to_str().unwrap(), capture.to_str().unwrap()]);
+    let command = parse(&[
+        "scan",
+        "--model",
+        model.to_str().unwrap(),
+        capture.to_str().unwrap(),
+    ]);
     let mut events: Vec<SecurityEvent> = Vec::new();
     run(command, &TestDirectory::demo(), &mut events).unwrap();
-    assert!(events.iter().any(|e| e.kind == "network.anomaly"), "probes differ from the baseline");
+    assert!(
+        events.iter().any(|e| e.kind == "network.anomaly"),
+        "probes differ from the baseline"
+    );
 }
 
 #[test]
@@ -96,7 +131,12 @@ fn eve_command_reads_a_file() {
     let line = r#"{"timestamp":"2026-12-03T02:14:00.000000+0000","event_type":"alert","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","alert":{"signature":"test","severity":2}}"#;
     let file = write(&dir, "eve.json", format!("{line}\nnot json\n").as_bytes());
     let mut events: Vec<SecurityEvent> = Vec::new();
-    let summary = run(parse(&["eve", file.to_str().unwrap()]), &EmptyDirectory, &mut events).unwrap();
+    let summary = run(
+        parse(&["eve", file.to_str().unwrap()]),
+        &EmptyDirectory,
+        &mut events,
+    )
+    .unwrap();
     assert_eq!((summary.events, summary.read_errors), (1, 1));
 }
 
@@ -110,7 +150,9 @@ fn live_capture_on_loopback_sees_local_traffic() {
     let sender = std::thread::spawn(|| {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         for _ in 0..40 {
-            socket.send_to(b"safecare live test", "127.0.0.1:9").unwrap();
+            socket
+                .send_to(b"safecare live test", "127.0.0.1:9")
+                .unwrap();
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
     });
@@ -124,6 +166,8 @@ fn live_capture_on_loopback_sees_local_traffic() {
 #[test]
 fn live_capture_on_a_missing_interface_says_so() {
     let command = parse(&["live", "-i", "nosuchif0"]);
-    let err = run(command, &EmptyDirectory, &mut Vec::new()).unwrap_err().to_string();
+    let err = run(command, &EmptyDirectory, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nosuchif0"), "{err}");
 }

@@ -11,7 +11,10 @@ const ACCEPT: &[u8] = &[0x02, 0, 0, 0, 0, 4, 0, 1, 0, 0];
 const REJECT: &[u8] = &[0x03, 0, 0, 0, 0, 4, 0, 1, 1, 1];
 
 fn config() -> SensorConfig {
-    SensorConfig { known_ae_titles: vec!["RADWS1".into(), "PACS".into()], ..SensorConfig::default() }
+    SensorConfig {
+        known_ae_titles: vec!["RADWS1".into(), "PACS".into()],
+        ..SensorConfig::default()
+    }
 }
 
 fn associate(synth: &mut Synth, from: &str, port: u16, calling: &str, answer: &[u8]) {

@@ -28,8 +28,18 @@ fn long_encoded_names_under_one_domain() {
     let resolver = Host::v4("10.40.0.53");
     let mut synth = Synth::new();
     for i in 0..30u32 {
-        let name = format!("{}.{}.t.exfil-cdn.net", encoded(i, 50), encoded(i + 1000, 30));
-        synth.udp(&ws, 50000 + i as u16, &resolver, 53, &build_query(i as u16, &name, 1));
+        let name = format!(
+            "{}.{}.t.exfil-cdn.net",
+            encoded(i, 50),
+            encoded(i + 1000, 30)
+        );
+        synth.udp(
+            &ws,
+            50000 + i as u16,
+            &resolver,
+            53,
+            &build_query(i as u16, &name, 1),
+        );
         synth.advance(Duration::from_secs(2));
     }
     let outcome = scan(&synth.finish());
@@ -48,7 +58,13 @@ fn txt_query_flood() {
     let mut synth = Synth::new();
     for i in 0..80u32 {
         let name = format!("c{i}.cmd.evil.org");
-        synth.udp(&ws, 50000, &resolver, 53, &build_query(i as u16, &name, TYPE_TXT));
+        synth.udp(
+            &ws,
+            50000,
+            &resolver,
+            53,
+            &build_query(i as u16, &name, TYPE_TXT),
+        );
     }
     let outcome = scan(&synth.finish());
     let found = outcome.of_kind("network.dns_tunnel");
@@ -73,11 +89,27 @@ fn ordinary_lookups_are_quiet() {
     let mut synth = Synth::new();
     for round in 0..20u16 {
         for (i, name) in names.iter().enumerate() {
-            synth.udp(&ws, 50000 + i as u16, &resolver, 53, &build_query(round, name, 1));
+            synth.udp(
+                &ws,
+                50000 + i as u16,
+                &resolver,
+                53,
+                &build_query(round, name, 1),
+            );
         }
         // A few TXT lookups (SPF, DKIM) are normal.
-        synth.udp(&ws, 50100, &resolver, 53, &build_query(round, "hospital.org", TYPE_TXT));
+        synth.udp(
+            &ws,
+            50100,
+            &resolver,
+            53,
+            &build_query(round, "hospital.org", TYPE_TXT),
+        );
     }
     let outcome = scan(&synth.finish());
-    assert!(outcome.of_kind("network.dns_tunnel").is_empty(), "{:?}", outcome.kinds());
+    assert!(
+        outcome.of_kind("network.dns_tunnel").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
 }

@@ -22,7 +22,16 @@ fn syn_flood_against_the_ehr_server() {
     // 4 seconds at 1000 SYNs/s, the server answering SYN-ACK and never getting the ACK.
     for i in 0..4000u32 {
         let source = spoofed(i);
-        synth.tcp(&source, 1024 + (i % 60000) as u16, &ehr, 443, TcpFlags::SYN, i, 0, b"");
+        synth.tcp(
+            &source,
+            1024 + (i % 60000) as u16,
+            &ehr,
+            443,
+            TcpFlags::SYN,
+            i,
+            0,
+            b"",
+        );
     }
     let outcome = scan(&synth.finish());
     let floods = outcome.of_kind("network.syn_flood");
@@ -32,11 +41,14 @@ fn syn_flood_against_the_ehr_server() {
     assert_eq!(event.zone(), Some("datacentre"));
     assert_eq!(event.techniques(), ["T1499.001"]);
     assert!(event.evidence["flood.syn_per_sec"].as_u64().unwrap() >= 900);
-    assert!(outcome.of_kind("network.dos").is_empty(), "a SYN flood is reported once, as such");
+    assert!(
+        outcome.of_kind("network.dos").is_empty(),
+        "a SYN flood is reported once, as such"
+    );
 }
 
 #[test]
-fn udp_flood_is_a_volumetric_dos() {
+fn udp_flood_is_reported_as_such() {
     let pacs = Host::v4("10.40.0.10");
     let mut synth = Synth::new();
     synth.set_step(Duration::from_micros(100));
@@ -44,7 +56,7 @@ fn udp_flood_is_a_volumetric_dos() {
         synth.udp(&spoofed(i), 5000, &pacs, 11112, &[0u8; 512]);
     }
     let outcome = scan(&synth.finish());
-    let dos = outcome.of_kind("network.dos");
+    let dos = outcome.of_kind("network.udp_flood");
     assert_eq!(dos.len(), 1, "{:?}", outcome.kinds());
     assert_eq!(dos[0].asset.as_deref(), Some("pacs-server"));
     assert!(dos[0].evidence["flood.packets_per_sec"].as_u64().unwrap() >= 5000);
@@ -70,6 +82,28 @@ fn a_busy_server_with_completed_handshakes_is_no_flood() {
     synth.set_step(Duration::from_micros(20));
     synth.tcp_session(&ws, 50000, &ehr, 104, &exchanges);
     let outcome = scan(&synth.finish());
-    assert!(outcome.of_kind("network.syn_flood").is_empty(), "{:?}", outcome.kinds());
-    assert!(outcome.of_kind("network.dos").is_empty(), "{:?}", outcome.kinds());
+    assert!(
+        outcome.of_kind("network.syn_flood").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
+    assert!(
+        outcome.of_kind("network.dos").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
+}
+
+#[test]
+fn icmp_flood_is_a_volumetric_dos() {
+    let ehr = Host::v4("10.40.0.20");
+    let mut synth = Synth::new();
+    synth.set_step(Duration::from_micros(100));
+    for i in 0..30_000u32 {
+        synth.icmp(&spoofed(i), &ehr, 8, 0, &[0u8; 56]);
+    }
+    let outcome = scan(&synth.finish());
+    let dos = outcome.of_kind("network.dos");
+    assert_eq!(dos.len(), 1, "{:?}", outcome.kinds());
+    assert_eq!(dos[0].techniques(), ["T1498.001"]);
 }

@@ -31,7 +31,13 @@ fn unknown_laptop_seen_by_arp_in_radiology() {
 fn dhcp_ack_names_the_new_device_and_its_host_name() {
     let server = Host::v4("10.10.1.1");
     let client = Host::v4("10.10.1.200").with_mac([0xaa, 0, 0, 0, 0, 1]);
-    let ack = dhcp::build(dhcp::ACK, client.mac, Ipv4Addr::new(10, 10, 1, 200), None, "raspberrypi");
+    let ack = dhcp::build(
+        dhcp::ACK,
+        client.mac,
+        Ipv4Addr::new(10, 10, 1, 200),
+        None,
+        "raspberrypi",
+    );
     let mut synth = Synth::new();
     synth.udp(&server, 67, &Host::v4("255.255.255.255"), 68, &ack);
     let outcome = scan(&synth.finish());
@@ -54,7 +60,11 @@ fn known_hosts_internet_peers_and_sites_without_inventory_stay_quiet() {
     synth.arp_request(&known_mac, Ipv4Addr::new(10, 20, 4, 1));
     let pcap = synth.finish();
     let outcome = scan(&pcap);
-    assert!(outcome.of_kind("network.new_device").is_empty(), "{:?}", outcome.kinds());
+    assert!(
+        outcome.of_kind("network.new_device").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
 
     // Without a site, every host is unknown: the detection stays quiet rather than noisy.
     let rogue = Host::v4("10.20.4.99");

@@ -14,12 +14,22 @@ use safecare_net::sensor::SensorConfig;
 use support::{TestDirectory, scan_with};
 
 fn shared_pcaps() -> Vec<PathBuf> {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/pcap"));
+    let root = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/pcap"
+    ));
     let mut files = Vec::new();
     for folder in ["modbus", "bacnet"] {
-        for entry in std::fs::read_dir(root.join(folder)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(root.join(folder))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {
+            if path
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng")
+            {
                 files.push(path);
             }
         }
@@ -57,10 +67,20 @@ fn real_captures_decode_fully_and_detections_stay_quiet() {
         // With the demo hospital: only the explained events.
         let outcome = scan_with(&bytes, &demo, SensorConfig::default());
         for event in &outcome.events {
-            let explained = EXPLAINED.iter().any(|(file, kind, _)| *file == name && *kind == event.kind);
-            assert!(explained, "{name}: unexplained {}: {}", event.kind, event.summary);
+            let explained = EXPLAINED
+                .iter()
+                .any(|(file, kind, _)| *file == name && *kind == event.kind);
+            assert!(
+                explained,
+                "{name}: unexplained {}: {}",
+                event.kind, event.summary
+            );
         }
         total_events += outcome.events.len();
     }
-    assert_eq!(total_events, EXPLAINED.len(), "each explained event is seen exactly once");
+    assert_eq!(
+        total_events,
+        EXPLAINED.len(),
+        "each explained event is seen exactly once"
+    );
 }

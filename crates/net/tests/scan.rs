@@ -34,7 +34,10 @@ fn fast_vertical_syn_scan_of_the_ct_scanner() {
     assert_eq!(event.evidence["scan.probe_kind"], "syn");
     assert_eq!(event.evidence["destination.asset"], "ct-scanner");
     assert_eq!(event.evidence["destination.zone"], "radiology");
-    assert_eq!(event.source.as_ref().unwrap().ip.as_deref(), Some("10.10.9.99"));
+    assert_eq!(
+        event.source.as_ref().unwrap().ip.as_deref(),
+        Some("10.10.9.99")
+    );
     assert_eq!(event.techniques(), ["T1046"]);
     assert!(event.summary.contains("ct-scanner"), "{}", event.summary);
 }
@@ -87,7 +90,13 @@ fn browsing_many_web_servers_is_not_a_scan() {
     let mut synth = Synth::new();
     for host in 1..=80u8 {
         let server = Host::v4(&format!("93.184.{host}.10"));
-        synth.tcp_session(&ws, 40000 + u16::from(host), &server, 443, &[(b"\x16\x03\x01hello", b"\x16\x03\x03world")]);
+        synth.tcp_session(
+            &ws,
+            40000 + u16::from(host),
+            &server,
+            443,
+            &[(b"\x16\x03\x01hello", b"\x16\x03\x03world")],
+        );
     }
     // A few closed ports and an unanswered SYN are ordinary noise, well under the threshold.
     let ehr = Host::v4("10.40.0.20");
@@ -96,5 +105,9 @@ fn browsing_many_web_servers_is_not_a_scan() {
     }
     synth.tcp(&ws, 41001, &ehr, 5000, TcpFlags::SYN, 1, 0, b"");
     let outcome = scan(&synth.finish());
-    assert!(outcome.of_kind("network.port_scan").is_empty(), "{:?}", outcome.kinds());
+    assert!(
+        outcome.of_kind("network.port_scan").is_empty(),
+        "{:?}",
+        outcome.kinds()
+    );
 }

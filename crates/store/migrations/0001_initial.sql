@@ -21,8 +21,10 @@ CREATE TABLE events (
 CREATE INDEX events_by_time ON events (time_us, id);
 CREATE INDEX events_by_module ON events (module, time_us);
 CREATE INDEX events_by_kind ON events (kind, time_us);
-CREATE INDEX events_by_asset ON events (asset, time_us);
-CREATE INDEX events_by_zone ON events (zone, time_us);
+-- Events without an asset or zone are never looked up by it: partial
+-- indexes skip them, which makes their insert cheaper.
+CREATE INDEX events_by_asset ON events (asset, time_us) WHERE asset IS NOT NULL;
+CREATE INDEX events_by_zone ON events (zone, time_us) WHERE zone IS NOT NULL;
 
 CREATE TABLE alerts (
     id            TEXT PRIMARY KEY,

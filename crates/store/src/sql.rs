@@ -61,9 +61,13 @@ impl Conditions {
     ) -> Result<(), StoreError> {
         if let Some(cursor) = cursor {
             let (key, id) = decode_cursor(cursor)?;
+            // The plain `<=` lets a filter index such as (asset, time_us) seek
+            // straight to the cursor; the row value then breaks ties by id.
             let k = self.bind(Bind::Int(key));
+            let k2 = self.bind(Bind::Int(key));
             let i = self.bind(Bind::Text(id.to_string()));
-            self.push(format!("({key_column}, id) < ({k}, {i})"));
+            self.push(format!("{key_column} <= {k}"));
+            self.push(format!("({key_column}, id) < ({k2}, {i})"));
         }
         Ok(())
     }
@@ -168,7 +172,10 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_in_order() {
-        assert_eq!(values_placeholders(2, 2, Backend::Postgres), "($1, $2), ($3, $4)");
+        assert_eq!(
+            values_placeholders(2, 2, Backend::Postgres),
+            "($1, $2), ($3, $4)"
+        );
         assert_eq!(values_placeholders(2, 2, Backend::Sqlite), "(?, ?), (?, ?)");
     }
 

@@ -223,3 +223,35 @@ async fn postgres_connections_killed_by_the_server_are_replaced() {
     }
     assert_eq!(store.reader().counts().await.unwrap().events, 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_postgres_table_is_busy_then_recovers() {
+    let db = TestDb::new(Kind::Postgres).await;
+    let options = StoreOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..StoreOptions::default()
+    };
+    let store = db.open_with(options).await;
+    let waiting = batch(events(10, 20));
+
+    // Another session holds the events table (as a long migration or VACUUM FULL would).
+    let mut locker = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    locker.execute("BEGIN").await.unwrap();
+    locker
+        .execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let err = store.commit(&waiting).await.unwrap_err();
+    assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+    assert!(err.is_retryable());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    locker.execute("COMMIT").await.unwrap();
+    assert_eq!(store.commit(&waiting).await.unwrap().events_inserted, 10);
+}

@@ -52,6 +52,7 @@ on_both_backends!(
     dead_letters_are_kept_newest_first,
     counts_follow_commits,
     failed_batch_writes_nothing,
+    reads_are_served_while_batches_are_written,
 );
 
 fn events_batch(events: Vec<SecurityEvent>) -> Batch {
@@ -78,7 +79,7 @@ async fn all_pages(reader: &StoreReader, mut filter: EventFilter) -> Vec<Securit
 /// Ids in the order the store must list them: time then id, descending.
 fn newest_first(events: &[&SecurityEvent]) -> Vec<Ulid> {
     let mut sorted: Vec<&&SecurityEvent> = events.iter().collect();
-    sorted.sort_by(|a, b| (b.time, b.id).cmp(&(a.time, a.id)));
+    sorted.sort_by_key(|e| std::cmp::Reverse((e.time, e.id)));
     sorted.iter().map(|e| e.id).collect()
 }
 
@@ -127,7 +128,7 @@ async fn stored_documents_read_back_unchanged(kind: Kind) {
     .with_techniques("MITRE ATT&CK", &["T1027"]);
     full.evidence
         .insert("offset".to_string(), serde_json::json!(128));
-    full.time = full.time + chrono::Duration::microseconds(123_456);
+    full.time += chrono::Duration::microseconds(123_456);
 
     store
         .commit(&events_batch(vec![full.clone()]))
@@ -746,4 +747,47 @@ async fn failed_batch_writes_nothing(kind: Kind) {
         (1, 0),
         "a failed batch left rows behind"
     );
+}
+
+async fn reads_are_served_while_batches_are_written(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = std::sync::Arc::new(db.open().await);
+    let reader = store.reader();
+
+    // The writer and a reader run as separate tasks, as the exchange service and web do.
+    let writer = tokio::spawn({
+        let store = store.clone();
+        async move {
+            for round in 0..20 {
+                let events = (0..500)
+                    .map(|i| {
+                        event(
+                            Module::Net,
+                            "network.port_scan",
+                            10,
+                            at(round * 500 + i),
+                            None,
+                            None,
+                        )
+                    })
+                    .collect();
+                store.commit(&events_batch(events)).await.unwrap();
+            }
+        }
+    });
+    let reads = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            seen.push(reader.counts().await.unwrap().events);
+            tokio::task::yield_now().await;
+        }
+        seen
+    });
+
+    writer.await.unwrap();
+    let seen = reads.await.unwrap();
+    // Each read sees whole batches only, and counts never go back.
+    assert!(seen.iter().all(|n| n % 500 == 0), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert_eq!(store.reader().counts().await.unwrap().events, 10_000);
 }

@@ -6,15 +6,21 @@
 //! can fix, a generic one (with the detail in the log) for internal faults.
 
 mod api;
+mod building;
 mod error;
 pub mod openapi;
 mod status;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::Router;
+use safecare_core::site::Site;
 use safecare_exchange::ExchangeHandle;
+use safecare_hams::AvailabilityHandle;
+use safecare_impact::service::ImpactService;
+use safecare_physical::ZoneStates;
 
 pub use error::ApiError;
 
@@ -25,11 +31,25 @@ pub struct AppState {
     /// Name of the hospital the platform watches, for the status page.
     pub site_name: String,
     pub started: Instant,
+    /// The other modules running in this process, when they are.
+    pub modules: Modules,
+}
+
+/// Modules whose state the API serves when they run in the same process.
+#[derive(Clone, Default)]
+pub struct Modules {
+    pub site: Option<Arc<Site>>,
+    pub availability: Option<AvailabilityHandle>,
+    pub impact: Option<ImpactService>,
+    pub zones: Option<Arc<RwLock<ZoneStates>>>,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    api::routes().merge(status::routes()).with_state(state)
+    api::routes()
+        .merge(building::routes())
+        .merge(status::routes())
+        .with_state(state)
 }
 
 /// Serves the API on an already bound listener until the process ends.

@@ -303,6 +303,8 @@ fn describe(operation: &Operation) -> Value {
 fn response_content(returns: &str) -> Value {
     match returns {
         "text" => json!({ "text/plain": { "schema": { "type": "string" } } }),
+        "xml" => json!({ "application/xml": { "schema": { "type": "string" } } }),
+        "svg" => json!({ "image/svg+xml": { "schema": { "type": "string" } } }),
         "stream" => json!({ "text/event-stream": { "schema": { "type": "string" } } }),
         "object" | "array" => json!({ "application/json": { "schema": { "type": returns } } }),
         schema => json!({ "application/json": {

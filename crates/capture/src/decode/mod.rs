@@ -21,12 +21,19 @@ use crate::time::Timestamp;
 /// The protocol layer a decoding error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layer {
+    /// Ethernet, cooked or loopback header.
     Link,
+    /// ARP.
     Arp,
+    /// IPv4 header.
     Ipv4,
+    /// IPv6 header or extension header.
     Ipv6,
+    /// TCP header.
     Tcp,
+    /// UDP header.
     Udp,
+    /// ICMP or ICMPv6 header.
     Icmp,
 }
 
@@ -56,13 +63,21 @@ pub enum DecodeError {
     /// A header is cut short, by the snap length or by a lying length field.
     #[error("{layer} header needs {need} bytes but only {have} were captured")]
     Truncated {
+        /// The layer being decoded.
         layer: Layer,
+        /// Bytes the header needs.
         need: usize,
+        /// Bytes captured.
         have: usize,
     },
     /// A header field holds an impossible value.
     #[error("{layer} header is invalid: {reason}")]
-    Invalid { layer: Layer, reason: &'static str },
+    Invalid {
+        /// The layer being decoded.
+        layer: Layer,
+        /// Which field is wrong and how.
+        reason: &'static str,
+    },
 }
 
 /// A MAC address.
@@ -87,7 +102,9 @@ impl fmt::Display for MacAddr {
 /// What the link layer said about a frame.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LinkInfo {
+    /// Sender MAC, when the link layer carries one.
     pub src_mac: Option<MacAddr>,
+    /// Receiver MAC, when the link layer carries one.
     pub dst_mac: Option<MacAddr>,
     /// The outermost VLAN id, when tagged.
     pub vlan: Option<u16>,
@@ -98,9 +115,13 @@ pub struct LinkInfo {
 pub struct ArpPacket {
     /// 1 request, 2 reply.
     pub operation: u16,
+    /// Hardware address of the sender.
     pub sender_mac: MacAddr,
+    /// Protocol address of the sender (0.0.0.0 in a probe).
     pub sender_ip: Ipv4Addr,
+    /// Hardware address asked for or answered to.
     pub target_mac: MacAddr,
+    /// Protocol address asked for.
     pub target_ip: Ipv4Addr,
 }
 
@@ -118,7 +139,9 @@ pub struct FragmentInfo {
 /// The IP header fields sensors use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpHeader {
+    /// Source address.
     pub src: IpAddr,
+    /// Destination address.
     pub dst: IpAddr,
     /// The transport protocol number (after IPv6 extension headers).
     pub protocol: u8,
@@ -129,8 +152,11 @@ pub struct IpHeader {
 /// An IP datagram or fragment, its payload borrowed from the frame.
 #[derive(Debug, Clone, Copy)]
 pub struct IpDatagram<'a> {
+    /// Addresses and protocol.
     pub header: IpHeader,
+    /// Set when this is one fragment of a larger datagram.
     pub fragment: Option<FragmentInfo>,
+    /// The bytes after the header, as captured.
     pub payload: &'a [u8],
     /// The snap length cut the payload short.
     pub payload_cut: bool,
@@ -139,10 +165,13 @@ pub struct IpDatagram<'a> {
 /// The network layer of a frame.
 #[derive(Debug, Clone, Copy)]
 pub enum Network<'a> {
+    /// IPv4 or IPv6.
     Ip(IpDatagram<'a>),
+    /// ARP over Ethernet for IPv4.
     Arp(ArpPacket),
     /// A frame of another ethertype (LLDP, STP, ...), decoded no further.
     Other {
+        /// The ethertype (or 802.3 length) found.
         ethertype: u16,
     },
 }
@@ -150,7 +179,9 @@ pub enum Network<'a> {
 /// A frame after link and network decoding.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
+    /// Link-layer addresses and VLAN.
     pub link: LinkInfo,
+    /// What the link layer carried.
     pub network: Network<'a>,
 }
 
@@ -159,13 +190,21 @@ pub struct Frame<'a> {
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
+    /// No more data from the sender.
     pub const FIN: u8 = 0x01;
+    /// Synchronise sequence numbers: opens a connection.
     pub const SYN: u8 = 0x02;
+    /// Reset the connection.
     pub const RST: u8 = 0x04;
+    /// Push buffered data to the application.
     pub const PSH: u8 = 0x08;
+    /// The acknowledgment number is valid.
     pub const ACK: u8 = 0x10;
+    /// The urgent pointer is valid.
     pub const URG: u8 = 0x20;
+    /// ECN echo.
     pub const ECE: u8 = 0x40;
+    /// Congestion window reduced.
     pub const CWR: u8 = 0x80;
 
     /// Whether every bit of `mask` is set.
@@ -182,28 +221,41 @@ impl TcpFlags {
 /// A TCP segment.
 #[derive(Debug, Clone, Copy)]
 pub struct TcpSegment<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// Sequence number.
     pub seq: u32,
+    /// Packets with ACK.
     pub ack: u32,
+    /// Control bits.
     pub flags: TcpFlags,
+    /// Receive window (unscaled).
     pub window: u16,
+    /// The bytes after the header, as captured.
     pub payload: &'a [u8],
 }
 
 /// A UDP datagram.
 #[derive(Debug, Clone, Copy)]
 pub struct UdpDatagram<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// The bytes after the header, as captured.
     pub payload: &'a [u8],
 }
 
 /// An ICMP or ICMPv6 message.
 #[derive(Debug, Clone, Copy)]
 pub struct IcmpMessage<'a> {
+    /// ICMPv6 rather than ICMP.
     pub v6: bool,
+    /// Message type.
     pub icmp_type: u8,
+    /// Message code.
     pub code: u8,
     /// The bytes after the 4-byte header (for errors, the quoted datagram).
     pub payload: &'a [u8],
@@ -219,11 +271,15 @@ impl IcmpMessage<'_> {
 /// The transport layer of an IP datagram.
 #[derive(Debug, Clone, Copy)]
 pub enum Transport<'a> {
+    /// TCP.
     Tcp(TcpSegment<'a>),
+    /// UDP.
     Udp(UdpDatagram<'a>),
+    /// ICMP or ICMPv6.
     Icmp(IcmpMessage<'a>),
     /// Another IP protocol, not decoded further.
     Other {
+        /// The IP protocol number.
         protocol: u8,
     },
     /// Not an IP packet.
@@ -256,13 +312,17 @@ impl Transport<'_> {
 pub struct Packet<'a> {
     /// 1-based index in the capture.
     pub index: u64,
+    /// Capture time.
     pub ts: Timestamp,
     /// Length on the wire.
     pub wire_len: u32,
+    /// Link-layer addresses and VLAN.
     pub link: LinkInfo,
     /// The IP header, for IP packets (after reassembly for fragmented ones).
     pub ip: Option<IpHeader>,
+    /// The ARP message, for ARP frames.
     pub arp: Option<ArpPacket>,
+    /// The transport layer, `Transport::None` when not IP.
     pub transport: Transport<'a>,
 }
 

@@ -6,10 +6,14 @@ use crate::time::Timestamp;
 /// Count, mean, spread and range of a series, updated one value at a time (Welford).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RunningStats {
+    /// Values seen.
     pub count: u64,
+    /// Their mean.
     pub mean: f64,
     m2: f64,
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
 }
 
@@ -42,6 +46,7 @@ impl RunningStats {
 /// What one direction of a flow carried.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct DirectionStats {
+    /// Packets seen.
     pub packets: u64,
     /// Bytes on the wire, link header included.
     pub bytes: u64,
@@ -75,13 +80,21 @@ impl DirectionStats {
 /// TCP flags seen over the whole flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlagCounts {
+    /// Packets with SYN.
     pub syn: u32,
+    /// Packets with FIN.
     pub fin: u32,
+    /// Packets with RST.
     pub rst: u32,
+    /// Packets with PSH.
     pub psh: u32,
+    /// Packets with ACK.
     pub ack: u32,
+    /// Packets with URG.
     pub urg: u32,
+    /// Packets with ECE.
     pub ece: u32,
+    /// Packets with CWR.
     pub cwr: u32,
 }
 
@@ -108,6 +121,7 @@ pub struct FlowStats {
     pub backward: DirectionStats,
     /// Seconds between packets of either direction.
     pub iat: RunningStats,
+    /// TCP flag counts, both directions.
     pub flags: FlagCounts,
     last_ts: Option<Timestamp>,
 }

@@ -31,10 +31,15 @@ pub enum Direction {
 /// A conversation's endpoints, initiator first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
+    /// IP protocol number (6 TCP, 17 UDP, 1 ICMP...).
     pub protocol: u8,
+    /// The side that sent the first packet (the SYN).
     pub initiator: IpAddr,
+    /// Initiator port (0 for protocols without ports).
     pub initiator_port: u16,
+    /// The side that was contacted.
     pub responder: IpAddr,
+    /// Responder port: the service.
     pub responder_port: u16,
 }
 
@@ -55,6 +60,90 @@ impl CanonicalKey {
             high,
         }
     }
+}
+
+/// Flows in a slab with a small index beside it: the index holds only keys and slot
+/// numbers, so when the hash table grows (it doubles, and tombstones left by evictions
+/// make it grow) only the small index is copied, never the flows.
+struct FlowStore {
+    index: HashMap<CanonicalKey, u32>,
+    slots: Vec<Option<Flow>>,
+    free: Vec<u32>,
+}
+
+impl FlowStore {
+    /// A store for up to `max` flows. The slab is reserved at once, so it never moves;
+    /// the pages are only touched (and resident) as flows arrive.
+    fn new(max: usize) -> Self {
+        FlowStore {
+            index: HashMap::new(),
+            slots: Vec::with_capacity(max),
+            free: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn contains_key(&self, key: &CanonicalKey) -> bool {
+        self.index.contains_key(key)
+    }
+
+    fn get(&self, key: &CanonicalKey) -> Option<&Flow> {
+        let slot = *self.index.get(key)?;
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    fn get_mut(&mut self, key: &CanonicalKey) -> Option<&mut Flow> {
+        let slot = *self.index.get(key)?;
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    fn insert(&mut self, key: CanonicalKey, flow: Flow) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                if let Some(place) = self.slots.get_mut(slot as usize) {
+                    *place = Some(flow);
+                }
+                slot
+            }
+            None => {
+                self.slots.push(Some(flow));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, slot);
+    }
+
+    fn remove(&mut self, key: &CanonicalKey) -> Option<Flow> {
+        let slot = self.index.remove(key)?;
+        let flow = self.slots.get_mut(slot as usize)?.take();
+        self.free.push(slot);
+        flow
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (CanonicalKey, &Flow)> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|flow| (canonical(&flow.key), flow))
+    }
+
+    fn drain(&mut self) -> Vec<Flow> {
+        self.index.clear();
+        self.free.clear();
+        self.slots.drain(..).flatten().collect()
+    }
+}
+
+/// The lookup key of a flow.
+fn canonical(key: &FlowKey) -> CanonicalKey {
+    CanonicalKey::new(
+        key.protocol,
+        (key.initiator, key.initiator_port),
+        (key.responder, key.responder_port),
+    )
 }
 
 /// Why a flow ended.
@@ -81,7 +170,9 @@ pub struct TcpProgress {
     pub syn_ack: bool,
     /// The initiator acknowledged the SYN-ACK: the handshake completed.
     pub established: bool,
+    /// The initiator sent FIN.
     pub fin_forward: bool,
+    /// The responder sent FIN.
     pub fin_backward: bool,
     /// Which side reset the connection, if any.
     pub rst_by: Option<Direction>,
@@ -99,13 +190,21 @@ impl TcpProgress {
 pub struct Flow {
     /// Unique per engine run, increasing.
     pub id: u64,
+    /// Both endpoints, initiator first.
     pub key: FlowKey,
+    /// VLAN of the first packet.
     pub vlan: Option<u16>,
+    /// MAC the initiator sent from (a router's, across subnets).
     pub initiator_mac: Option<MacAddr>,
+    /// MAC the responder sent from.
     pub responder_mac: Option<MacAddr>,
+    /// Time of the first packet.
     pub first_ts: Timestamp,
+    /// Time of the latest packet.
     pub last_ts: Timestamp,
+    /// Handshake and close state (TCP only).
     pub tcp: TcpProgress,
+    /// Counters and timing statistics.
     pub stats: FlowStats,
     pub(crate) streams: Option<Box<[StreamDirection; 2]>>,
 }
@@ -149,7 +248,8 @@ pub struct FlowConfig {
     pub closed_linger: Duration,
     /// A flow open longer than this ends, and its next packets start a new flow.
     pub active_timeout: Duration,
-    /// Flows held at once; past this the least recently seen are evicted.
+    /// Flows held at once; past this the least recently seen are evicted. The default,
+    /// 200,000, keeps the table near 100 MiB (about 500 bytes a flow with its index).
     pub max_flows: usize,
 }
 
@@ -160,7 +260,7 @@ impl Default for FlowConfig {
             embryonic_timeout: Duration::from_secs(20),
             closed_linger: Duration::from_secs(2),
             active_timeout: Duration::from_secs(1800),
-            max_flows: 250_000,
+            max_flows: 200_000,
         }
     }
 }
@@ -168,8 +268,11 @@ impl Default for FlowConfig {
 /// Counters of the flow table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlowTableStats {
+    /// Flows created.
     pub created: u64,
+    /// Flows ended for any reason.
     pub ended: u64,
+    /// Flows evicted because the table was full.
     pub evicted: u64,
     /// Most flows held at once.
     pub peak: u64,
@@ -177,7 +280,9 @@ pub struct FlowTableStats {
 
 /// The result of accounting a packet to its flow.
 pub struct FlowUpdate<'a> {
+    /// The flow the packet belongs to.
     pub flow: &'a mut Flow,
+    /// Which way the packet travelled.
     pub direction: Direction,
     /// This packet created the flow.
     pub is_new: bool,
@@ -188,23 +293,25 @@ pub struct FlowUpdate<'a> {
 /// All open flows.
 pub struct FlowTable {
     config: FlowConfig,
-    flows: HashMap<CanonicalKey, Flow>,
+    flows: FlowStore,
     next_id: u64,
     last_sweep: Timestamp,
     stats: FlowTableStats,
 }
 
 impl FlowTable {
+    /// An empty table with the given limits.
     pub fn new(config: FlowConfig) -> Self {
         FlowTable {
             config,
-            flows: HashMap::new(),
+            flows: FlowStore::new(config.max_flows),
             next_id: 1,
             last_sweep: Timestamp(0),
             stats: FlowTableStats::default(),
         }
     }
 
+    /// Counters so far.
     pub fn stats(&self) -> FlowTableStats {
         self.stats
     }
@@ -216,7 +323,7 @@ impl FlowTable {
 
     /// Whether no flow is held.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.flows.len() == 0
     }
 
     /// Accounts an IP packet to its flow, creating the flow when needed. Flows that must
@@ -244,10 +351,10 @@ impl FlowTable {
             } else {
                 None
             };
-            if let Some(reason) = reason {
-                if let Some(flow) = self.flows.remove(&key) {
-                    self.finish(flow, reason, ended);
-                }
+            if let Some(reason) = reason
+                && let Some(flow) = self.flows.remove(&key)
+            {
+                self.finish(flow, reason, ended);
             }
         }
 
@@ -307,7 +414,7 @@ impl FlowTable {
         let mut expired: Vec<(u64, CanonicalKey, EndReason)> = self
             .flows
             .iter()
-            .filter_map(|(key, flow)| expiry(&config, flow, now).map(|r| (flow.id, *key, r)))
+            .filter_map(|(key, flow)| expiry(&config, flow, now).map(|r| (flow.id, key, r)))
             .collect();
 
         // Oldest flow first, so a run's output does not depend on hash order.
@@ -321,7 +428,7 @@ impl FlowTable {
 
     /// Ends every flow, oldest first: the capture is over.
     pub fn drain(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
-        let mut flows: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut flows: Vec<Flow> = self.flows.drain();
         flows.sort_by_key(|f| f.id);
         for flow in flows {
             self.finish(flow, EndReason::EndOfCapture, ended);
@@ -339,8 +446,11 @@ impl FlowTable {
     /// Evicts the least recently seen sixteenth of the table at once, so that a flood of
     /// new flows costs a sort now and then rather than a scan per packet.
     fn evict(&mut self, ended: &mut dyn FnMut(Flow, EndReason)) {
-        let mut by_age: Vec<(Timestamp, u64, CanonicalKey)> =
-            self.flows.iter().map(|(k, f)| (f.last_ts, f.id, *k)).collect();
+        let mut by_age: Vec<(Timestamp, u64, CanonicalKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_ts, f.id, k))
+            .collect();
         let count = (by_age.len() / 16).max(1).min(by_age.len());
         if count == 0 {
             return;

@@ -110,3 +110,11 @@ fn a_new_syn_after_close_starts_a_new_flow() {
     assert_eq!(ended, vec![(1, EndReason::Closed)]);
     assert_eq!(table.stats().created, 2);
 }
+
+#[test]
+fn a_flow_stays_small() {
+    // The memory cap is counted in flows; keep each one near 500 bytes.
+    let size = std::mem::size_of::<Flow>();
+    eprintln!("Flow is {size} bytes");
+    assert!(size <= 512, "Flow grew to {size} bytes");
+}

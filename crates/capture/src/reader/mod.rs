@@ -76,8 +76,10 @@ pub enum ReadError {
     /// The underlying file could not be read.
     #[error("packet {index}: could not read the capture file: {source}")]
     Io {
+        /// 1-based packet index.
         index: u64,
         #[source]
+        /// The operating system error.
         source: io::Error,
     },
     /// The file starts with neither a pcap nor a pcapng magic number.
@@ -85,22 +87,34 @@ pub enum ReadError {
         "not a pcap or pcapng file (first bytes {magic:#010x}); give a capture written by \
          tcpdump, Wireshark or dumpcap"
     )]
-    UnknownFormat { magic: u32 },
+    UnknownFormat {
+        /// The first four bytes, big-endian.
+        magic: u32,
+    },
     /// The file ends inside a header or a record.
     #[error(
         "packet {index}: the file ends inside a record at byte {offset} (truncated capture); \
          the packets before it were read"
     )]
-    Truncated { index: u64, offset: u64 },
+    Truncated {
+        /// 1-based packet index.
+        index: u64,
+        /// Byte offset of the record in the file.
+        offset: u64,
+    },
     /// A length field claims more than is possible; the rest of the file cannot be trusted.
     #[error(
         "packet {index}: the record at byte {offset} claims {claimed} bytes, over the limit of \
          {limit}; the file is corrupt from there on"
     )]
     LyingLength {
+        /// 1-based packet index.
         index: u64,
+        /// Byte offset of the record in the file.
         offset: u64,
+        /// The length the field claims.
         claimed: u64,
+        /// The largest length accepted.
         limit: u64,
     },
     /// A section or block header that cannot be understood; the rest of the file is lost.
@@ -108,15 +122,21 @@ pub enum ReadError {
         "packet {index}: corrupt block at byte {offset}: {reason}; the rest of the file is lost"
     )]
     Corrupt {
+        /// 1-based packet index.
         index: u64,
+        /// Byte offset of the record in the file.
         offset: u64,
+        /// What is wrong.
         reason: String,
     },
     /// A record that is well framed but inconsistent inside; it was skipped.
     #[error("packet {index}: malformed record at byte {offset}: {reason}; skipped it")]
     Malformed {
+        /// 1-based packet index.
         index: u64,
+        /// Byte offset of the record in the file.
         offset: u64,
+        /// What is wrong.
         reason: String,
     },
 }

@@ -22,7 +22,13 @@ pub struct TestPlatform {
     pub http: String,
     _dir: tempfile::TempDir,
     pg_database: Option<String>,
+    _shared_broker: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
+
+/// Platforms on the shared Mosquitto take turns: their adapters subscribe to
+/// the same native topics and their exchanges to the same event topics, so two
+/// at once would each see the other's messages.
+static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub fn mqtt_url() -> String {
     std::env::var("SAFECARE_TEST_MQTT").unwrap_or("mqtt://127.0.0.1:1883".into())
@@ -59,6 +65,7 @@ pub async fn start(backend: Backend) -> TestPlatform {
 
 pub async fn start_with(backend: Backend, rules: RuleSet) -> TestPlatform {
     let dir = tempfile::tempdir().unwrap();
+    let mut shared = None;
     let (broker, database, pg_database) = match backend {
         Backend::Embedded => (
             BrokerChoice::Embedded {
@@ -69,6 +76,7 @@ pub async fn start_with(backend: Backend, rules: RuleSet) -> TestPlatform {
             None,
         ),
         Backend::MosquittoPostgres => {
+            shared = Some(SHARED_BROKER.lock().await);
             let (url, name) = fresh_postgres().await;
             (
                 BrokerChoice::External(BrokerUrl::parse(&mqtt_url()).unwrap()),
@@ -77,7 +85,9 @@ pub async fn start_with(backend: Backend, rules: RuleSet) -> TestPlatform {
             )
         }
     };
-    start_on(broker, database, pg_database, dir, rules).await
+    let mut platform = start_on(broker, database, pg_database, dir, rules).await;
+    platform._shared_broker = shared;
+    platform
 }
 
 pub async fn start_on(
@@ -91,6 +101,7 @@ pub async fn start_on(
         PlatformConfig {
             broker,
             rules,
+            instance: format!("safecare-test-{}", ulid::Ulid::new()),
             ..PlatformConfig::embedded(any(), database, any())
         },
         pg_database,
@@ -117,6 +128,7 @@ pub async fn start_config(
         http,
         _dir: dir,
         pg_database,
+        _shared_broker: None,
     }
 }
 

@@ -14,34 +14,57 @@ const PROBLEMS_SHOWN: usize = 50;
 /// Why a site file could not be loaded.
 #[derive(Debug, Error)]
 pub enum SiteError {
+    /// The file could not be read.
     #[error("could not read site file {path}: {source}; check the path and its permissions")]
     Read {
+        /// The path as given.
         path: String,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
+    /// The file is over [`super::MAX_SITE_BYTES`].
     #[error("site file {file} is {size} bytes, over the {max}-byte limit; split the site")]
-    TooLarge { file: String, size: u64, max: u64 },
+    TooLarge {
+        /// The file name as given.
+        file: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// The YAML does not parse, or a key, type or value is wrong; stops at the first.
     #[error("{file}:{line}:{column}: {message}; fix: {fix}")]
     Syntax {
+        /// The file name as given.
         file: String,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         column: usize,
         /// Dotted path of the field, e.g. `assets[3].type`, when known.
         field: String,
+        /// What is wrong, with the field path.
         message: String,
+        /// What to do about it.
         fix: String,
     },
+    /// The file parses but breaks rules of the model; every problem is listed.
     #[error("site file {file} has {total} problem(s):\n{}", list(file, problems, *total))]
     Invalid {
+        /// The file name as given.
         file: String,
         /// The first [`MAX_PROBLEMS`] problems, in file order where lines are known.
         problems: Vec<Problem>,
         /// How many problems were found in all.
         total: usize,
     },
+    /// The site could not be written as YAML.
     #[error("could not write the site as YAML: {message}")]
-    Emit { message: String },
+    Emit {
+        /// What the YAML writer reported.
+        message: String,
+    },
 }
 
 impl SiteError {

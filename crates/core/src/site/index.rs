@@ -1,8 +1,8 @@
 //! Lookup tables built once at load: assets by id and by every identity, zones, links.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::hash::FastMap as HashMap;
 use super::model::{AssetType, SiteModel};
 use super::net::{Cidr, hostname_key, normalize_mac};
 use super::schedule::WeeklyHours;
@@ -27,7 +27,7 @@ pub(crate) struct LinkRef {
 }
 
 /// Every index of a site. Entries that do not parse are skipped: validation reports them.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     pub assets: HashMap<String, usize>,
     pub infos: Vec<AssetInfo>,
@@ -82,7 +82,12 @@ impl Index {
     }
 
     fn add_assets(&mut self, model: &SiteModel) {
-        self.infos.reserve(model.assets.len());
+        let count = model.assets.len();
+        self.infos.reserve(count);
+        self.assets.reserve(count);
+        self.ip.reserve(count);
+        self.mac.reserve(count);
+        self.hostname.reserve(count);
         for (i, asset) in model.assets.iter().enumerate() {
             self.assets.entry(asset.id.clone()).or_insert(i);
 

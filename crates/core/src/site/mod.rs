@@ -5,10 +5,12 @@
 //! (unknown references, duplicate ids, bad addresses, degrees outside 0..1) are all listed
 //! at once, each with its line, field and fix. A loaded [`Site`] answers lookups by id and
 //! by every network identity, and implements [`AssetDirectory`] for the detectors.
+//! [`generate`] makes synthetic sites of any size for benchmarks.
 
 mod delay;
 mod error;
 mod generate;
+mod hash;
 mod index;
 mod model;
 mod net;
@@ -38,15 +40,24 @@ use crate::event::Location;
 use error::LineFinder;
 use index::{Index, LinkRef};
 
-/// The largest site file accepted: 512 MiB (a generated site of a million assets is
-/// about a third of that).
+/// The largest site file accepted: 512 MiB. A generated site of a million assets is about
+/// 300 MB of YAML and takes several GB of memory to parse: benchmarks should call
+/// [`generate`] rather than load such a file.
 pub const MAX_SITE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The demo hospital's site file, as shipped in `sites/demo-hospital.yaml`.
 pub const DEMO_SITE_YAML: &str = include_str!("../../../../sites/demo-hospital.yaml");
 
+/// The JSON Schema of site files, for editors that check YAML against a schema.
+///
+/// It checks structure and types only; [`Site::from_yaml`] also checks references,
+/// uniqueness and value formats.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(SiteModel)).unwrap_or_default()
+}
+
 /// A validated site with its lookup indexes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Site {
     model: SiteModel,
     index: Index,
@@ -55,8 +66,11 @@ pub struct Site {
 /// One link of the asset graph: `from <kind> to`, from one dependency statement.
 #[derive(Debug, Clone, Copy)]
 pub struct Link<'a> {
+    /// The statement the link comes from (kind, redundancy, delay).
     pub dependency: &'a Dependency,
+    /// The asset the statement starts at.
     pub from: &'a Asset,
+    /// One target of the statement.
     pub to: &'a Asset,
 }
 

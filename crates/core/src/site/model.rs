@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::delay::Delay;
@@ -16,7 +17,7 @@ use crate::incident::IncidentType;
 pub type Polygon = Vec<[f64; 2]>;
 
 /// One hospital, as written in its site file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteModel {
     /// Site id, e.g. `general-hospital`.
@@ -47,22 +48,28 @@ pub struct SiteModel {
 }
 
 /// A building and its floors.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Building {
+    /// Building id, e.g. `main`.
     pub id: String,
+    /// Human name, e.g. "Main building".
     pub name: String,
+    /// Street address, for reports to the region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Floors, any order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub floors: Vec<Floor>,
 }
 
 /// A floor: its outline and its zones.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Floor {
+    /// Floor id, e.g. `main-1`.
     pub id: String,
+    /// Human name, e.g. "First floor".
     pub name: String,
     /// Storey number: 0 ground, -1 basement, 1 first floor.
     #[serde(default)]
@@ -70,15 +77,18 @@ pub struct Floor {
     /// Outline of the floor in metres.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polygon: Option<Polygon>,
+    /// Zones on this floor.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<Zone>,
 }
 
 /// A zone: the unit of location that detectors report and correlation keys on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Zone {
+    /// Zone id, e.g. `pharmacy`: the id events carry in `location.zone`.
     pub id: String,
+    /// Human name, e.g. "Pharmacy".
     pub name: String,
     /// Outline in metres, in the floor's coordinates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,36 +105,55 @@ pub struct Zone {
     /// Staff asset ids allowed into a restricted zone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorized: Vec<String>,
+    /// Rooms inside the zone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<Room>,
 }
 
 /// A room inside a zone.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Room {
+    /// Room id, e.g. `or-1`.
     pub id: String,
+    /// Human name.
     pub name: String,
+    /// Outline in metres, in the floor's coordinates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polygon: Option<Polygon>,
 }
 
 /// The asset types of DESIGN.md section 5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetType {
+    /// A clinical service, e.g. intensive care.
     Service,
+    /// A process or activity of a service, e.g. scheduled surgery.
     Operation,
+    /// A building as an asset of the impact model.
     Building,
+    /// A room as an asset of the impact model.
     Room,
+    /// A network segment; give its block in `identities.cidr`.
     Network,
+    /// A person or role; give the account in `identities.user`.
     Staff,
+    /// A workstation or server.
     Computer,
+    /// A modality, monitor, pump or analyser.
     MedicalDevice,
+    /// Power, HVAC, freezers, sensors.
     BuildingDevice,
+    /// A BMS controller, PLC or fire panel.
     Controller,
+    /// An application, e.g. the EHR or PACS.
     Software,
+    /// A data set, e.g. patient records.
     Data,
+    /// A door, camera or detector.
     AccessPoint,
 }
 
@@ -150,21 +179,27 @@ impl AssetType {
 }
 
 /// One asset: a device, a piece of software, a service, a person, a network.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
+    /// Asset id, e.g. `pacs-server`: the id events carry in `asset`.
     pub id: String,
+    /// Human name, e.g. "PACS archive server".
     pub name: String,
+    /// One of the asset types, written `type:` in the file.
     #[serde(rename = "type")]
     pub asset_type: AssetType,
     /// Finer kind, as one snake_case word: `door`, `camera`, `smoke_detector`, `keypad`,
     /// `air_handling_unit`, `ct_scanner`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtype: Option<String>,
+    /// Free text for operators.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Manufacturer, for vulnerability look-ups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
+    /// Product model, for vulnerability look-ups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Zone id where the asset stands (or works, for staff).
@@ -217,14 +252,16 @@ impl Asset {
 }
 
 /// The identities of an asset on networks and in logs; all optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Identities {
     /// One address or a list, IPv4 or IPv6.
     #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "one_or_many::schema")]
     pub ip: Vec<String>,
     /// One MAC or a list, `aa:bb:cc:dd:ee:ff` (dashes and capitals accepted).
     #[serde(default, with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "one_or_many::schema")]
     pub mac: Vec<String>,
     /// Host name without domain; matched case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,30 +296,52 @@ impl Identities {
 /// Protection degrees per threat class (the incident types), 0.0 to 1.0.
 ///
 /// `default` applies to the classes not listed; unset everywhere means 0.0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Protection {
+    /// For every class not listed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub default: Option<f64>,
+    /// Against unauthorised entry, cyber or physical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub intrusion: Option<f64>,
+    /// Against theft of equipment, drugs or data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub theft: Option<f64>,
+    /// Against ransomware.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub ransomware: Option<f64>,
+    /// Against other malware.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub malware: Option<f64>,
+    /// Against tampering with data or setpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub data_manipulation: Option<f64>,
+    /// Against flooding or exhaustion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub denial_of_service: Option<f64>,
+    /// Against fire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub fire: Option<f64>,
+    /// Against deliberate physical damage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub sabotage: Option<f64>,
+    /// Against loss of mains power.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub power_failure: Option<f64>,
+    /// Against other threats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub other: Option<f64>,
 }
 
@@ -330,7 +389,7 @@ impl Protection {
 }
 
 /// What normal use of a device looks like, for the log analytics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceProfile {
     /// Account the device logs on with by itself (kiosk or modality account).
@@ -345,7 +404,9 @@ pub struct DeviceProfile {
 }
 
 /// How one asset relates to others; each statement reads `from <kind> to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DependencyKind {
     /// `from` needs `to` to operate: harm to `to` reaches `from`.
@@ -383,12 +444,16 @@ impl DependencyKind {
 ///
 /// With several targets and `needed: k`, `from` keeps working while `k` of them do
 /// (k-of-n redundancy); without `needed`, every target is needed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dependency {
+    /// Asset id the statement starts at.
     pub from: String,
+    /// One asset id or a list (a redundancy group with `needed`).
     #[serde(with = "one_or_many")]
+    #[schemars(schema_with = "one_or_many::schema")]
     pub to: Vec<String>,
+    /// How `from` relates to `to`.
     pub kind: DependencyKind,
     /// How many of `to` must work for `from` to work (k of n).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,6 +461,7 @@ pub struct Dependency {
     /// How long before harm to one end is felt at the other, e.g. `30m`, `2h`, `1d`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Delay>,
+    /// Why the link exists, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -426,22 +492,38 @@ impl Dependency {
 }
 
 /// Bed types of EDXL-HAVE 1.0 (`BedType` values of `HospitalBedCapacityStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum BedType {
+    /// Adult intensive care.
     AdultICU,
+    /// Paediatric intensive care.
     PediatricICU,
+    /// Neonatal intensive care.
     NeonatalICU,
+    /// Emergency department beds.
     EmergencyDepartment,
+    /// Nursery beds.
     NurseryBeds,
+    /// Medical and surgical ward beds.
     MedicalSurgical,
+    /// Rehabilitation and long-term care.
     RehabLongTermCare,
+    /// Burn unit.
     Burn,
+    /// Paediatric ward beds.
     Pediatrics,
+    /// Adult psychiatric beds (also written `Psychiatric`).
     #[serde(alias = "Psychiatric")]
     AdultPsychiatric,
+    /// Paediatric psychiatric beds.
     PediatricPsychiatric,
+    /// Negative air-flow isolation rooms.
     NegativeFlowIsolation,
+    /// Other isolation rooms.
     OtherIsolation,
+    /// Operating rooms.
     OperatingRooms,
 }
 
@@ -468,13 +550,14 @@ impl BedType {
 }
 
 /// Beds and staff of one clinical service at full capacity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCapacity {
     /// Asset id of the service (type `service`).
     pub service: String,
     /// Beds per EDXL-HAVE bed type.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "beds_schema")]
     pub beds: BTreeMap<BedType, u32>,
     /// Staff on duty per role, e.g. `nurse: 24`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -485,10 +568,12 @@ pub struct ServiceCapacity {
 }
 
 /// Weekly hours, e.g. administration office hours or pharmacy staffing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
+    /// Schedule id, e.g. `office-hours`.
     pub id: String,
+    /// Human name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Periods when the schedule is "on"; outside them it is "off".
@@ -496,7 +581,7 @@ pub struct Schedule {
 }
 
 /// One weekly period: `days: mon-fri`, `hours: "07:00-19:00"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Period {
     /// Days: `mon-fri`, `sat,sun`, `daily`.
@@ -506,10 +591,12 @@ pub struct Period {
 }
 
 /// One BMS point (sensor reading or setpoint) and the bounds it must stay within.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BmsPoint {
+    /// Point id, e.g. `or-temperature`.
     pub id: String,
+    /// Human name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Asset the point belongs to (the sensor, the air handling unit, the freezer).
@@ -543,4 +630,14 @@ impl BmsPoint {
     pub fn is_safe(&self, value: f64) -> bool {
         self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
     }
+}
+
+/// Bed counts keyed by bed type: the keys are checked against [`BedType`].
+fn beds_schema(generator: &mut SchemaGenerator) -> Schema {
+    let bed_type = generator.subschema_for::<BedType>();
+    json_schema!({
+        "type": "object",
+        "propertyNames": bed_type,
+        "additionalProperties": { "type": "integer", "minimum": 0 }
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use schemars::{Schema, SchemaGenerator, json_schema};
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserializer, Serializer};
 
@@ -16,6 +17,16 @@ pub fn serialize<S: Serializer>(values: &[String], serializer: S) -> Result<S::O
 /// Reads a string, a number (kept as its text) or a list of those.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     deserializer.deserialize_any(OneOrMany)
+}
+
+/// The JSON Schema of the field: a string or a list of strings.
+pub fn schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            { "type": "string" },
+            { "type": "array", "items": { "type": "string" } }
+        ]
+    })
 }
 
 struct OneOrMany;

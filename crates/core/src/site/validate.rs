@@ -1,10 +1,10 @@
 //! Semantic checks of a parsed site: every problem is collected, none stops the others.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use super::error::{Anchor, MAX_PROBLEMS, Problem};
-use super::model::{Asset, AssetType, Dependency, DependencyKind, Polygon, SiteModel};
+use super::hash::{FastMap as HashMap, FastSet as HashSet};
+use super::model::{Asset, AssetType, BmsPoint, Dependency, DependencyKind, Polygon, SiteModel};
 use super::net::{Cidr, check_ae_title, check_hostname, hostname_key, normalize_mac};
 use super::schedule::WeeklyHours;
 
@@ -80,16 +80,21 @@ struct Checker<'a> {
     ids: HashMap<&'a str, IdKind>,
     /// Room id -> zone id.
     room_zone: HashMap<&'a str, &'a str>,
+    /// How many times each duplicated id has been seen.
+    duplicates: HashMap<&'a str, usize>,
 }
 
 impl<'a> Checker<'a> {
     fn new(model: &'a SiteModel) -> Self {
+        let mut ids = HashMap::default();
+        ids.reserve(model.assets.len() + model.bms_points.len());
         Checker {
             model,
             found: Vec::new(),
             total: 0,
-            ids: HashMap::new(),
-            room_zone: HashMap::new(),
+            ids,
+            room_zone: HashMap::default(),
+            duplicates: HashMap::default(),
         }
     }
 
@@ -126,69 +131,51 @@ impl<'a> Checker<'a> {
     /// Records every id with its kind; reports duplicates and malformed ids.
     fn register_ids(&mut self) {
         let model = self.model;
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let mut add = |checker: &mut Self, id: &'a str, kind: IdKind, field: String| {
-            let nth = seen.entry(id).or_insert(0);
-            let anchor = owner(id, *nth);
-            *nth += 1;
-            if let Some(first) = checker.ids.get(id) {
-                let message = format!("id `{id}` is used twice: here and by {}", first.describe());
-                let fix = "give each building, floor, zone, room, asset, schedule and point its \
-                           own id"
-                    .into();
-                checker.report(anchor, field, message, fix);
-                return;
-            }
-            if let Err(reason) = check_id(id) {
-                checker.report(anchor, field, reason, fix_id());
-            }
-            checker.ids.insert(id, kind);
-        };
-
         for (i, s) in model.schedules.iter().enumerate() {
-            add(self, &s.id, IdKind::Schedule, format!("schedules[{i}].id"));
+            self.register(&s.id, IdKind::Schedule, || format!("schedules[{i}].id"));
         }
         for (b, building) in model.buildings.iter().enumerate() {
-            add(
-                self,
-                &building.id,
-                IdKind::Building,
-                format!("buildings[{b}].id"),
-            );
+            self.register(&building.id, IdKind::Building, || {
+                format!("buildings[{b}].id")
+            });
             for (f, floor) in building.floors.iter().enumerate() {
                 let path = format!("buildings[{b}].floors[{f}]");
-                add(self, &floor.id, IdKind::Floor, format!("{path}.id"));
+                self.register(&floor.id, IdKind::Floor, || format!("{path}.id"));
                 for (z, zone) in floor.zones.iter().enumerate() {
                     let path = format!("{path}.zones[{z}]");
-                    add(self, &zone.id, IdKind::Zone, format!("{path}.id"));
+                    self.register(&zone.id, IdKind::Zone, || format!("{path}.id"));
                     for (r, room) in zone.rooms.iter().enumerate() {
-                        add(
-                            self,
-                            &room.id,
-                            IdKind::Room,
-                            format!("{path}.rooms[{r}].id"),
-                        );
+                        self.register(&room.id, IdKind::Room, || format!("{path}.rooms[{r}].id"));
                         self.room_zone.insert(&room.id, &zone.id);
                     }
                 }
             }
         }
         for (i, asset) in model.assets.iter().enumerate() {
-            add(
-                self,
-                &asset.id,
-                IdKind::Asset(asset.asset_type),
-                format!("assets[{i}].id"),
-            );
+            let kind = IdKind::Asset(asset.asset_type);
+            self.register(&asset.id, kind, || format!("assets[{i}].id"));
         }
         for (i, point) in model.bms_points.iter().enumerate() {
-            add(
-                self,
-                &point.id,
-                IdKind::Point,
-                format!("bms_points[{i}].id"),
-            );
+            self.register(&point.id, IdKind::Point, || format!("bms_points[{i}].id"));
         }
+    }
+
+    fn register(&mut self, id: &'a str, kind: IdKind, field: impl FnOnce() -> String) {
+        let Some(first) = self.ids.get(id).copied() else {
+            if let Err(reason) = check_id(id) {
+                self.report(owner(id, 0), field(), reason, fix_id());
+            }
+            self.ids.insert(id, kind);
+            return;
+        };
+
+        // The n-th use of an id is on the n-th line that has it.
+        let nth = self.duplicates.entry(id).or_insert(1);
+        let anchor = owner(id, *nth);
+        *nth += 1;
+        let message = format!("id `{id}` is used twice: here and by {}", first.describe());
+        let fix = "give each building, floor, zone, room, asset, schedule and point its own id";
+        self.report(anchor, field(), message, fix.into());
     }
 
     fn check_schedules(&mut self) {
@@ -219,11 +206,11 @@ impl<'a> Checker<'a> {
                     let path = format!("{path}.zones[{z}]");
                     self.check_polygon(&zone.id, zone.polygon.as_ref(), &path);
                     if let Some(schedule) = &zone.schedule {
-                        let field = format!("{path}.schedule");
+                        let field = || format!("{path}.schedule");
                         self.expect(&zone.id, "schedule", schedule, IdKind::Schedule, field);
                     }
                     for (a, staff) in zone.authorized.iter().enumerate() {
-                        let field = format!("{path}.authorized[{a}]");
+                        let field = || format!("{path}.authorized[{a}]");
                         let kind = IdKind::Asset(AssetType::Staff);
                         self.expect(&zone.id, "authorized", staff, kind, field);
                     }
@@ -255,12 +242,12 @@ impl<'a> Checker<'a> {
     fn check_assets(&mut self) {
         let model = self.model;
         for (i, asset) in model.assets.iter().enumerate() {
-            let path = format!("assets[{i}]");
-            self.check_location(asset, &path);
-            self.check_identities(asset, &path);
-            self.check_protection(asset, &path);
-            self.check_peers(asset, &path);
-            self.check_profile(asset, &path);
+            let path = &Item::new("assets", i);
+            self.check_location(asset, path);
+            self.check_identities(asset, path);
+            self.check_protection(asset, path);
+            self.check_peers(asset, path);
+            self.check_profile(asset, path);
             if let Some(subtype) = &asset.subtype
                 && !is_snake_word(subtype)
             {
@@ -272,37 +259,32 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_location(&mut self, asset: &'a Asset, path: &str) {
+    fn check_location(&mut self, asset: &'a Asset, path: &Item) {
         if let Some(zone) = &asset.zone {
-            self.expect(
-                &asset.id,
-                "zone",
-                zone,
-                IdKind::Zone,
-                format!("{path}.zone"),
-            );
+            let field = || format!("{path}.zone");
+            self.expect(&asset.id, "zone", zone, IdKind::Zone, field);
         }
         if let Some(room) = &asset.room {
-            let field = format!("{path}.room");
-            let known = self.expect(&asset.id, "room", room, IdKind::Room, field.clone());
+            let field = || format!("{path}.room");
+            let known = self.expect(&asset.id, "room", room, IdKind::Room, field);
             let room_zone = self.room_zone.get(room.as_str()).copied();
             if let (true, Some(zone), Some(room_zone)) = (known, &asset.zone, room_zone)
                 && zone != room_zone
             {
                 let message = format!("room `{room}` is in zone `{room_zone}`, not `{zone}`");
                 let fix = format!("set `zone: {room_zone}` or pick a room of zone `{zone}`");
-                self.report(owned(&asset.id, "room", room), field, message, fix);
+                self.report(owned(&asset.id, "room", room), field(), message, fix);
             }
         }
         for (w, zone) in asset.watches.iter().enumerate() {
-            let field = format!("{path}.watches[{w}]");
+            let field = || format!("{path}.watches[{w}]");
             self.expect(&asset.id, "watches", zone, IdKind::Zone, field);
         }
     }
 
-    fn check_identities(&mut self, asset: &'a Asset, path: &str) {
+    fn check_identities(&mut self, asset: &'a Asset, path: &Item) {
         let ids = &asset.identities;
-        let path = format!("{path}.identities");
+        let path = &Item::sub(path, "identities");
         for ip in &ids.ip {
             if ip.parse::<IpAddr>().is_err() {
                 let message = format!("`{ip}` is not an IP address");
@@ -340,11 +322,11 @@ impl<'a> Checker<'a> {
             let anchor = owned(&asset.id, "dicom_ae", ae);
             self.report(anchor, format!("{path}.dicom_ae"), message, fix);
         }
-        self.check_cidr(asset, &path);
-        self.check_field_devices(asset, &path);
+        self.check_cidr(asset, path);
+        self.check_field_devices(asset, path);
     }
 
-    fn check_cidr(&mut self, asset: &'a Asset, path: &str) {
+    fn check_cidr(&mut self, asset: &'a Asset, path: &Item) {
         let Some(cidr) = &asset.identities.cidr else {
             return;
         };
@@ -361,7 +343,7 @@ impl<'a> Checker<'a> {
     }
 
     /// BACnet and Modbus identities.
-    fn check_field_devices(&mut self, asset: &'a Asset, path: &str) {
+    fn check_field_devices(&mut self, asset: &'a Asset, path: &Item) {
         let ids = &asset.identities;
         if let Some(device) = ids.bacnet_device
             && device > MAX_BACNET_DEVICE
@@ -372,14 +354,14 @@ impl<'a> Checker<'a> {
             self.report(anchor, format!("{path}.bacnet_device"), message, fix);
         }
         if let Some(gateway) = &ids.modbus_gateway {
-            let field = format!("{path}.modbus_gateway");
-            self.expect_asset(&asset.id, "modbus_gateway", gateway, field.clone());
+            let field = || format!("{path}.modbus_gateway");
+            self.expect_asset(&asset.id, "modbus_gateway", gateway, field);
             if ids.modbus_unit.is_none() {
                 let message = "a Modbus gateway is given without a unit".into();
                 let fix = "add `modbus_unit: N` with the device's unit id".into();
                 self.report(
                     owned(&asset.id, "modbus_gateway", gateway),
-                    field,
+                    field(),
                     message,
                     fix,
                 );
@@ -392,7 +374,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_protection(&mut self, asset: &'a Asset, path: &str) {
+    fn check_protection(&mut self, asset: &'a Asset, path: &Item) {
         for (class, degree) in asset.protection.entries() {
             if !(0.0..=1.0).contains(&degree) {
                 let message = format!("protection degree {degree} against {class} is outside 0..1");
@@ -404,7 +386,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_peers(&mut self, asset: &'a Asset, path: &str) {
+    fn check_peers(&mut self, asset: &'a Asset, path: &Item) {
         for (p, peer) in asset.allowed_peers.iter().enumerate() {
             let is_address = peer.parse::<IpAddr>().is_ok() || Cidr::parse(peer).is_ok();
             if is_address || self.ids.contains_key(peer.as_str()) {
@@ -417,12 +399,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn check_profile(&mut self, asset: &'a Asset, path: &str) {
+    fn check_profile(&mut self, asset: &'a Asset, path: &Item) {
         let Some(profile) = &asset.profile else {
             return;
         };
         if let Some(schedule) = &profile.working_hours {
-            let field = format!("{path}.profile.working_hours");
+            let field = || format!("{path}.profile.working_hours");
             self.expect(
                 &asset.id,
                 "working_hours",
@@ -441,7 +423,7 @@ impl<'a> Checker<'a> {
             .iter()
             .filter_map(|a| Some((a.id.as_str(), a.identities.ip.first()?.as_str())))
             .collect();
-        let mut owners: HashMap<(&'static str, String), &str> = HashMap::new();
+        let mut owners: HashMap<(&'static str, String), &str> = HashMap::default();
         for (i, asset) in model.assets.iter().enumerate() {
             for (key, value) in identity_keys(asset, &first_ip) {
                 let Some(first) = owners.get(&(key, value.clone())) else {
@@ -466,22 +448,19 @@ impl<'a> Checker<'a> {
 
     fn check_dependencies(&mut self) {
         let model = self.model;
-        let mut per_source: HashMap<&str, usize> = HashMap::new();
+        let mut per_source: HashMap<&str, usize> = HashMap::default();
         for (i, dep) in model.dependencies.iter().enumerate() {
             let nth = per_source.entry(&dep.from).or_insert(0);
-            let from_anchor = Anchor {
-                owner: Some(("from", dep.from.clone(), *nth)),
-                target: None,
-            };
+            self.check_dependency(i, dep, *nth);
             *nth += 1;
-            self.check_dependency(i, dep, from_anchor);
         }
     }
 
-    fn check_dependency(&mut self, i: usize, dep: &Dependency, anchor: Anchor) {
-        let path = format!("dependencies[{i}]");
+    /// Checks the `nth` statement starting at `dep.from`, statement `i` of the file.
+    fn check_dependency(&mut self, i: usize, dep: &Dependency, nth: usize) {
+        let path = Item::new("dependencies", i);
         let at = |key: &'static str, value: &str| Anchor {
-            owner: anchor.owner.clone(),
+            owner: Some(("from", dep.from.clone(), nth)),
             target: Some((key, value.to_string())),
         };
 
@@ -495,21 +474,21 @@ impl<'a> Checker<'a> {
             let fix = "name the asset in `to:`, or a list of redundant assets".into();
             self.report(at("to", ""), format!("{path}.to"), message, fix);
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (t, to) in dep.to.iter().enumerate() {
-            let field = format!("{path}.to[{t}]");
+            let field = || format!("{path}.to[{t}]");
             if !self.is_asset(to) {
                 let message = format!("dependency to unknown asset `{to}`");
                 let fix = self.fix_unknown(to, "an asset id");
-                self.report(at("to", to), field, message, fix);
+                self.report(at("to", to), field(), message, fix);
             } else if *to == dep.from {
                 let message = format!("asset `{to}` depends on itself");
                 let fix = "remove it from `to`".into();
-                self.report(at("to", to), field, message, fix);
+                self.report(at("to", to), field(), message, fix);
             } else if !seen.insert(to) {
                 let message = format!("`{to}` is listed twice");
                 let fix = "list each redundant asset once".into();
-                self.report(at("to", to), field, message, fix);
+                self.report(at("to", to), field(), message, fix);
             }
         }
         if dep.needed.is_some() && dep.kind != DependencyKind::DependsOn {
@@ -530,7 +509,7 @@ impl<'a> Checker<'a> {
 
     fn check_services(&mut self) {
         let model = self.model;
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (i, capacity) in model.services.iter().enumerate() {
             let path = format!("services[{i}]");
             let service = &capacity.service;
@@ -567,29 +546,12 @@ impl<'a> Checker<'a> {
     fn check_points(&mut self) {
         let model = self.model;
         for (i, point) in model.bms_points.iter().enumerate() {
-            let path = format!("bms_points[{i}]");
-            self.expect_asset(&point.id, "asset", &point.asset, format!("{path}.asset"));
+            let path = Item::new("bms_points", i);
+            self.expect_asset(&point.id, "asset", &point.asset, || format!("{path}.asset"));
             if let Some(via) = &point.via {
-                self.expect_asset(&point.id, "via", via, format!("{path}.via"));
+                self.expect_asset(&point.id, "via", via, || format!("{path}.via"));
             }
-            let bounds = (point.min, point.max);
-            let message = match bounds {
-                (None, None) => Some(format!("point `{}` has no safe bound", point.id)),
-                (Some(min), Some(max)) if min > max => Some(format!(
-                    "point `{}` has min {min} above max {max}",
-                    point.id
-                )),
-                (min, max)
-                    if min.is_some_and(|v| !v.is_finite())
-                        || max.is_some_and(|v| !v.is_finite()) =>
-                {
-                    Some(format!(
-                        "point `{}` has a bound that is not a number",
-                        point.id
-                    ))
-                }
-                _ => None,
-            };
+            let message = bounds_problem(point);
             if let Some(message) = message {
                 let fix = "give `min` and/or `max` with min <= max, e.g. 18 and 24 for an OR";
                 let anchor = owned(&point.id, "min", "");
@@ -605,7 +567,7 @@ impl<'a> Checker<'a> {
         key: &'static str,
         value: &str,
         kind: IdKind,
-        field: String,
+        field: impl FnOnce() -> String,
     ) -> bool {
         let found = self.ids.get(value).copied();
         if found == Some(kind) {
@@ -616,17 +578,23 @@ impl<'a> Checker<'a> {
             None => format!("{} `{value}` is not defined", kind_noun(kind)),
         };
         let fix = self.fix_unknown(value, &kind.describe());
-        self.report(owned(owner_id, key, value), field, message, fix);
+        self.report(owned(owner_id, key, value), field(), message, fix);
         false
     }
 
-    fn expect_asset(&mut self, owner_id: &str, key: &'static str, value: &str, field: String) {
+    fn expect_asset(
+        &mut self,
+        owner_id: &str,
+        key: &'static str,
+        value: &str,
+        field: impl FnOnce() -> String,
+    ) {
         if self.is_asset(value) {
             return;
         }
         let message = format!("asset `{value}` is not defined");
         let fix = self.fix_unknown(value, "an asset id");
-        self.report(owned(owner_id, key, value), field, message, fix);
+        self.report(owned(owner_id, key, value), field(), message, fix);
     }
 
     fn is_asset(&self, id: &str) -> bool {
@@ -641,6 +609,40 @@ impl<'a> Checker<'a> {
             return format!("did you mean `{close}`? otherwise define `{value}` or name {wanted}");
         }
         format!("define `{value}` in the site file, or name {wanted} that exists")
+    }
+}
+
+/// A field path written lazily, e.g. `assets[12]` or `assets[12].identities`.
+struct Item {
+    section: &'static str,
+    index: usize,
+    field: Option<&'static str>,
+}
+
+impl Item {
+    fn new(section: &'static str, index: usize) -> Item {
+        Item {
+            section,
+            index,
+            field: None,
+        }
+    }
+
+    fn sub(item: &Item, field: &'static str) -> Item {
+        Item {
+            field: Some(field),
+            ..*item
+        }
+    }
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.section, self.index)?;
+        match self.field {
+            Some(field) => write!(f, ".{field}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -683,6 +685,22 @@ fn identity_keys(asset: &Asset, first_ip: &HashMap<&str, &str>) -> Vec<(&'static
         }
     }
     keys
+}
+
+/// What is wrong with a point's safe bounds, if anything.
+fn bounds_problem(point: &BmsPoint) -> Option<String> {
+    let id = &point.id;
+    let not_a_number = |bound: Option<f64>| bound.is_some_and(|v| !v.is_finite());
+    match (point.min, point.max) {
+        (None, None) => Some(format!("point `{id}` has no safe bound")),
+        _ if not_a_number(point.min) || not_a_number(point.max) => {
+            Some(format!("point `{id}` has a bound that is not a number"))
+        }
+        (Some(min), Some(max)) if min > max => {
+            Some(format!("point `{id}` has min {min} above max {max}"))
+        }
+        _ => None,
+    }
 }
 
 fn kind_noun(kind: IdKind) -> &'static str {

@@ -13,8 +13,11 @@ use crate::record::LogRecord;
 /// A logon attempt read from a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logon {
+    /// True for a successful logon.
     pub success: bool,
+    /// The account, as logged.
     pub user: Option<String>,
+    /// The remote address, when the logon came over the network.
     pub source_ip: Option<String>,
     /// A person at the keyboard or on remote desktop/SSH, not a service or network logon.
     pub interactive: bool,
@@ -98,6 +101,26 @@ fn linux_logon(record: &LogRecord) -> Option<Logon> {
         });
     }
 
+    // Sessions opened by PAM for a remote or console logon (not su, not cron).
+    if let Some(rest) = message
+        .strip_prefix("session opened for user ")
+        .or_else(|| {
+            let session = message.strip_prefix("pam_unix(login:session): ")?;
+            session.strip_prefix("session opened for user ")
+        })
+    {
+        let logon_program = program.starts_with("sshd(") || program.starts_with("login");
+        if logon_program {
+            let user = rest.split_whitespace().next().map(str::to_string);
+            return Some(Logon {
+                success: true,
+                user,
+                source_ip: None,
+                interactive: true,
+            });
+        }
+    }
+
     // Local console logons.
     if program == "login" {
         if let Some(rest) = message.strip_prefix("FAILED LOGIN") {
@@ -135,13 +158,16 @@ fn pam_value(message: &str, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Failed accounts with their times, oldest first.
+type TriedUsers = VecDeque<(DateTime<Utc>, String)>;
+
 /// State of the logon analytics.
 #[derive(Debug, Default)]
 pub struct AuthAnalytics {
     /// Failure times per (host, source).
     failures: HashMap<(String, String), VecDeque<DateTime<Utc>>>,
     /// Failed accounts with times per (host, source ip).
-    tried_users: HashMap<(String, String), VecDeque<(DateTime<Utc>, String)>>,
+    tried_users: HashMap<(String, String), TriedUsers>,
 }
 
 impl AuthAnalytics {
@@ -221,7 +247,7 @@ impl AuthAnalytics {
             .entry((host.to_string(), ip.clone()))
             .or_default();
         window.push_back((time, user));
-        let oldest = time - Duration::seconds(limit.window_secs as i64);
+        let oldest = window_start(time, limit.window_secs);
         while window.front().is_some_and(|(t, _)| *t < oldest) {
             window.pop_front();
         }
@@ -266,7 +292,9 @@ fn off_hours(
         return None;
     }
     let (hours, offset) = profiles.working_hours(host)?;
-    let local = time + Duration::minutes(i64::from(offset));
+    let local = time
+        .checked_add_signed(Duration::minutes(i64::from(offset)))
+        .unwrap_or(time);
     if hours.contains(local) {
         return None;
     }
@@ -318,6 +346,14 @@ fn display_host(host: &str) -> &str {
     }
 }
 
+/// The start of a window of `secs` seconds ending at `end`; saturates instead of overflowing.
+fn window_start(end: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
+    let span =
+        Duration::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(Duration::MAX);
+    end.checked_sub_signed(span)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Adds `time` to a window of times and drops those older than the window.
 fn push_in_window<T>(
     window: &mut VecDeque<T>,
@@ -329,7 +365,7 @@ fn push_in_window<T>(
 {
     let newest = time(&item);
     window.push_back(item);
-    let oldest = newest - Duration::seconds(secs as i64);
+    let oldest = window_start(newest, secs);
     while window.front().is_some_and(|t| time(t) < oldest) {
         window.pop_front();
     }

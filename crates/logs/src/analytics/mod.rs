@@ -28,7 +28,9 @@ pub struct Finding {
     pub severity: u8,
     /// One sentence for a person.
     pub summary: String,
+    /// The account concerned, when known.
     pub user: Option<String>,
+    /// The remote address concerned, when known.
     pub source_ip: Option<String>,
     /// ATT&CK technique ids.
     pub techniques: Vec<&'static str>,

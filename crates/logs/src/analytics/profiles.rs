@@ -24,13 +24,17 @@ use thiserror::Error;
 
 /// A profile file that could not be loaded.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // fields: the file and the cause
 pub enum ProfileError {
     #[error("could not read device profiles {path}: {source}")]
+    /// The file could not be read.
     Read {
+        /// The profile file.
         path: String,
         source: std::io::Error,
     },
     #[error("device profiles {path} are invalid: {reason}")]
+    /// The YAML does not describe profiles (unknown key, wrong type).
     Invalid { path: String, reason: String },
 }
 
@@ -77,7 +81,9 @@ fn parse_hhmm(text: &str) -> Option<NaiveTime> {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BruteForce {
+    /// Failures that make a finding.
     pub failures: u32,
+    /// Length of the sliding window, in seconds.
     pub window_secs: u64,
 }
 
@@ -85,7 +91,9 @@ pub struct BruteForce {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spraying {
+    /// Distinct accounts that make a finding.
     pub users: u32,
+    /// Length of the sliding window, in seconds.
     pub window_secs: u64,
 }
 
@@ -93,9 +101,13 @@ pub struct Spraying {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Defaults {
+    /// Working hours of devices without their own.
     pub working_hours: Option<WorkingHours>,
+    /// Brute-force threshold.
     pub brute_force: BruteForce,
+    /// Password-spraying threshold.
     pub spraying: Spraying,
+    /// Oldest antivirus signatures allowed, in days.
     pub signature_max_age_days: u32,
 }
 
@@ -129,6 +141,7 @@ pub struct DeviceProfile {
     /// Accounts expected on the device (service and auto-logon accounts).
     #[serde(default)]
     pub accounts: Vec<String>,
+    /// This device's working hours, instead of the defaults.
     #[serde(default)]
     pub working_hours: Option<WorkingHours>,
     /// Offset of the device's clock from UTC, for working hours.
@@ -143,8 +156,10 @@ pub struct DeviceProfile {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceProfiles {
+    /// Settings for every device.
     #[serde(default)]
     pub defaults: Defaults,
+    /// One profile per device.
     #[serde(default)]
     pub devices: Vec<DeviceProfile>,
 }

@@ -73,12 +73,11 @@ fn read_documents(
         return Ok(());
     }
 
-    let mut number = 0u64;
-    for item in serde_json::Deserializer::from_slice(&text).into_iter::<Value>() {
-        number += 1;
+    let documents = serde_json::Deserializer::from_slice(&text).into_iter::<Value>();
+    for (index, item) in documents.enumerate() {
         let origin = Origin {
             source: name.to_string(),
-            record: number,
+            record: index as u64 + 1,
         };
         match item {
             Ok(Value::Array(items)) => {

@@ -9,6 +9,7 @@ pub enum Line {
     /// A complete line (without its `\n` or `\r\n`).
     Text(Vec<u8>),
     /// A line over the limit: its first bytes were skipped, `length` is the full size.
+    #[allow(missing_docs)]
     TooLong { length: usize },
 }
 

@@ -38,18 +38,22 @@ pub enum Format {
 
 /// A file that could not be read at all.
 #[derive(Debug, Error)]
+#[allow(missing_docs)] // fields: the file and the cause
 pub enum IntakeError {
     #[error("could not open {path}: {source}")]
+    /// The file could not be opened.
     Open {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("could not read {path}: {source}")]
+    /// Reading the file failed part-way.
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{path} is not a readable EVTX file ({reason}); check the file or pass --format")]
+    /// The file has no valid EVTX header.
     Evtx { path: PathBuf, reason: String },
 }
 
@@ -57,7 +61,9 @@ pub enum IntakeError {
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("{origin}: {reason}")]
 pub struct RecordError {
+    /// The file and record.
     pub origin: Origin,
+    /// What is wrong with it.
     pub reason: String,
 }
 

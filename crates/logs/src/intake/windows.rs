@@ -243,7 +243,7 @@ fn sysmon_categories(event_id: i64) -> &'static [&'static str] {
         23 | 26 => &["file_delete"],
         24 => &["clipboard_capture"],
         25 => &["process_tampering"],
-        27 | 28 | 29 => &["file_block"],
+        27..=29 => &["file_block"],
         255 => &["sysmon_error"],
         _ => &[],
     }

@@ -6,20 +6,26 @@ use serde_json::Value;
 /// A rule or correlation that matched a record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
+    /// The rule's `id`.
     pub rule_id: Option<String>,
+    /// The rule's title.
     pub title: String,
     /// Sigma level: informational, low, medium, high, critical.
     pub level: Option<String>,
+    /// The rule's tags (`attack.t1059.001`, ...).
     pub tags: Vec<String>,
     /// The fields that made the rule match, with the record's values.
     pub matched: Vec<(String, Value)>,
+    /// Single rule or correlation.
     pub kind: DetectionKind,
 }
 
 /// A single-record rule, or a correlation over several records.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetectionKind {
+    /// A rule matched one record.
     Rule,
+    /// A correlation crossed its threshold.
     Correlation {
         /// `event_count`, `value_count`, `temporal`, `temporal_ordered`, ...
         correlation_type: String,
@@ -27,6 +33,7 @@ pub enum DetectionKind {
         group: Vec<(String, String)>,
         /// The count (or sum) that crossed the threshold.
         value: f64,
+        /// The correlation window.
         timespan_secs: u64,
     },
 }

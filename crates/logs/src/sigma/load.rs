@@ -20,25 +20,33 @@ const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error("{}: {reason}", file.display())]
 pub struct RuleError {
+    /// The rule file.
     pub file: PathBuf,
+    /// What is wrong, for a person.
     pub reason: String,
 }
 
 /// One compiled detection rule and the file it came from.
 #[derive(Debug)]
 pub struct LoadedRule {
+    /// The rule file.
     pub file: PathBuf,
+    /// The compiled rule.
     pub rule: CompiledRule,
 }
 
 /// Everything loaded from the rule paths, with the files that failed.
 #[derive(Debug, Default)]
 pub struct RuleSet {
+    /// Compiled detection rules.
     pub rules: Vec<LoadedRule>,
+    /// Correlation rules.
     pub correlations: Vec<CorrelationRule>,
+    /// Sigma filters, applied to the rules they name.
     pub filters: Vec<FilterRule>,
     /// The detection rules as parsed, kept only when correlations need them.
     pub(crate) parsed: Vec<rsigma_parser::SigmaRule>,
+    /// Files and rules that did not load.
     pub errors: Vec<RuleError>,
 }
 
@@ -64,6 +72,13 @@ impl RuleSet {
         }
 
         for mut rule in collection.rules {
+            // Correlations find their rules through the id a detection reports,
+            // so a rule known only by name gets its name as id.
+            if rule.id.is_none()
+                && let Some(name) = &rule.name
+            {
+                rule.id = Some(format!("name:{name}"));
+            }
             if let Err(err) = apply_pipelines(pipelines, &mut rule) {
                 self.error(
                     file,

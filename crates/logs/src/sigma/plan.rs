@@ -1,18 +1,25 @@
 //! The shared evaluation plan: compiled rules indexed by log source.
 //!
-//! Rules are grouped by their `(product, service, category)`; each group is
-//! one rsigma engine, which itself indexes its rules by the literal values
-//! they require (such as `EventID`) and prefilters on them. A record is
-//! evaluated only against the groups whose log source it satisfies, and the
-//! list of groups per record source is worked out once and cached.
+//! Each distinct record log source (say Sysmon process creation, or the
+//! Security channel) gets one rsigma engine holding exactly the rules that
+//! apply to it, built the first time such a record arrives. Inside that
+//! engine rsigma indexes the rules by the literal values they require (such
+//! as `EventID`), looks each field of the record up once, and prefilters
+//! substring needles with one Aho-Corasick automaton per field, so a record
+//! is tested only against the rules that can still match it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent};
+use rsigma_eval::{CompiledRule, Engine, EvaluationResult, JsonEvent, MatchDetailLevel};
+use rsigma_parser::FilterRule;
 
 use super::load::RuleSet;
 use crate::record::{LogRecord, RecordSource};
+
+/// Most per-source engines kept; past it the cache starts again (a guard
+/// against JSON input inventing endless product/service/category values).
+const MAX_ROUTES: usize = 256;
 
 /// A log source as written in a rule, lowercased; `None` means any.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,10 +58,11 @@ impl RuleSource {
     }
 }
 
-/// Prefilters of the plan (rsigma features). Both are on by default: over
-/// the SigmaHQ Windows rules and the EVTX attack samples they cut the cost
-/// of evaluation by about half (see the `bench_evtx` example).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Extra prefilters of the plan (rsigma features), off by default: with one
+/// engine per log source, the SigmaHQ Windows rules over the EVTX attack
+/// samples evaluate faster without them (see the `bench_evtx` example).
+/// They may pay off for large substring-heavy (IOC) rule sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PlanOptions {
     /// Per-field bloom filter over substring needles: skips substring
     /// matchers whose field cannot contain any needle.
@@ -64,25 +72,12 @@ pub struct PlanOptions {
     pub cross_rule_ac: bool,
 }
 
-impl Default for PlanOptions {
-    fn default() -> Self {
-        PlanOptions {
-            bloom: true,
-            cross_rule_ac: true,
-        }
-    }
-}
-
-struct Group {
-    source: RuleSource,
-    engine: Engine,
-}
-
 /// Compiled rules, ready to evaluate records.
 pub struct RulePlan {
-    groups: Vec<Group>,
-    rule_count: usize,
-    routes: Mutex<HashMap<RecordSource, Vec<usize>>>,
+    rules: Vec<(RuleSource, CompiledRule)>,
+    filters: Vec<FilterRule>,
+    options: PlanOptions,
+    routes: Mutex<HashMap<RecordSource, Arc<Engine>>>,
 }
 
 impl RulePlan {
@@ -93,82 +88,89 @@ impl RulePlan {
 
     /// Builds the plan with the given prefilters.
     pub fn with_options(rules: &mut RuleSet, options: PlanOptions) -> Self {
-        let mut by_source: HashMap<RuleSource, Vec<CompiledRule>> = HashMap::new();
-        let rule_count = rules.rules.len();
-        for loaded in rules.rules.drain(..) {
-            by_source
-                .entry(RuleSource::of(&loaded.rule))
-                .or_default()
-                .push(loaded.rule);
-        }
-
-        let mut groups: Vec<Group> = by_source
-            .into_iter()
-            .map(|(source, compiled)| {
-                let mut engine = Engine::new();
-                engine.set_bloom_prefilter(options.bloom);
-                engine.set_cross_rule_ac(options.cross_rule_ac);
-                engine.extend_compiled_rules(compiled);
-                Group { source, engine }
-            })
+        let compiled = rules
+            .rules
+            .drain(..)
+            .map(|loaded| (RuleSource::of(&loaded.rule), loaded.rule))
             .collect();
-        groups.sort_by(|a, b| format!("{:?}", a.source).cmp(&format!("{:?}", b.source)));
-        for filter in &rules.filters {
-            for group in &mut groups {
-                if let Err(err) = group.engine.apply_filter(filter) {
-                    tracing::warn!(filter = %filter.title, %err, "Sigma filter not applied");
-                }
-            }
-        }
-
         RulePlan {
-            groups,
-            rule_count,
+            rules: compiled,
+            filters: rules.filters.clone(),
+            options,
             routes: Mutex::new(HashMap::new()),
         }
     }
 
     /// Number of detection rules in the plan.
     pub fn rule_count(&self) -> usize {
-        self.rule_count
+        self.rules.len()
     }
 
-    /// Number of log-source groups the rules fall into.
-    pub fn group_count(&self) -> usize {
-        self.groups.len()
+    /// Number of per-source engines built so far.
+    pub fn route_count(&self) -> usize {
+        self.lock_routes().len()
     }
 
     /// Evaluates one record against the rules written for its log source.
     pub fn evaluate(&self, record: &LogRecord) -> Vec<EvaluationResult> {
-        let route = self.route(&record.source);
-        let event = JsonEvent::borrow(&record.fields);
-        let mut results = Vec::new();
-        for index in route {
-            if let Some(group) = self.groups.get(index) {
-                results.extend(group.engine.evaluate(&event));
-            }
+        let engine = self.engine_for(&record.source);
+        if engine.rule_count() == 0 {
+            return Vec::new();
         }
-        results
+        engine.evaluate(&JsonEvent::borrow(&record.fields))
     }
 
-    /// The groups a record source reaches, computed once per distinct source.
-    fn route(&self, source: &RecordSource) -> Vec<usize> {
-        let mut routes = match self.routes.lock() {
+    /// The engine of a record source, built on first use.
+    fn engine_for(&self, source: &RecordSource) -> Arc<Engine> {
+        if let Some(engine) = self.lock_routes().get(source) {
+            return engine.clone();
+        }
+
+        let engine = Arc::new(self.build_engine(source));
+        let mut routes = self.lock_routes();
+        if routes.len() >= MAX_ROUTES {
+            tracing::warn!(
+                routes = routes.len(),
+                "too many distinct log sources, rule cache reset"
+            );
+            routes.clear();
+        }
+        routes.insert(source.clone(), engine.clone());
+        engine
+    }
+
+    fn build_engine(&self, source: &RecordSource) -> Engine {
+        let admitted: Vec<CompiledRule> = self
+            .rules
+            .iter()
+            .filter(|(rule_source, _)| rule_source.admits(source))
+            .map(|(_, rule)| rule.clone())
+            .collect();
+        tracing::debug!(
+            ?source,
+            rules = admitted.len(),
+            "rule engine built for log source"
+        );
+
+        let mut engine = Engine::new();
+        // Summary detail also reports which keyword matched, for the evidence.
+        engine.set_match_detail(MatchDetailLevel::Summary);
+        engine.set_bloom_prefilter(self.options.bloom);
+        engine.set_cross_rule_ac(self.options.cross_rule_ac);
+        engine.extend_compiled_rules(admitted);
+        for filter in &self.filters {
+            if let Err(err) = engine.apply_filter(filter) {
+                tracing::warn!(filter = %filter.title, %err, "Sigma filter not applied");
+            }
+        }
+        engine
+    }
+
+    fn lock_routes(&self) -> std::sync::MutexGuard<'_, HashMap<RecordSource, Arc<Engine>>> {
+        match self.routes.lock() {
             Ok(routes) => routes,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(route) = routes.get(source) {
-            return route.clone();
         }
-        let route: Vec<usize> = self
-            .groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.source.admits(source))
-            .map(|(i, _)| i)
-            .collect();
-        routes.insert(source.clone(), route.clone());
-        route
     }
 }
 

@@ -13,10 +13,13 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature: Option<u16>,
     #[serde(default)]
+    /// Split value: smaller values go left.
     pub threshold: f64,
     #[serde(default)]
+    /// Index of the left child.
     pub left: u32,
     #[serde(default)]
+    /// Index of the right child.
     pub right: u32,
     /// Points that reached a leaf during training.
     #[serde(default)]
@@ -26,6 +29,7 @@ pub struct Node {
 /// One isolation tree, nodes stored flat with the root first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
+    /// Nodes, root first.
     pub nodes: Vec<Node>,
 }
 
@@ -34,10 +38,12 @@ pub struct Tree {
 pub struct SplitMix(u64);
 
 impl SplitMix {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
         SplitMix(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -71,16 +77,34 @@ pub fn average_path(n: f64) -> f64 {
 
 impl Tree {
     /// Grows a tree on `sample` (rows of equal width) up to `height_limit`.
-    pub fn grow(data: &[Vec<f64>], sample: &mut [usize], height_limit: u32, rng: &mut SplitMix) -> Tree {
+    pub fn grow(
+        data: &[Vec<f64>],
+        sample: &mut [usize],
+        height_limit: u32,
+        rng: &mut SplitMix,
+    ) -> Tree {
         let mut tree = Tree { nodes: Vec::new() };
         tree.split(data, sample, 0, height_limit, rng);
         tree
     }
 
     /// Adds the subtree for `rows` and returns its index.
-    fn split(&mut self, data: &[Vec<f64>], rows: &mut [usize], depth: u32, limit: u32, rng: &mut SplitMix) -> u32 {
+    fn split(
+        &mut self,
+        data: &[Vec<f64>],
+        rows: &mut [usize],
+        depth: u32,
+        limit: u32,
+        rng: &mut SplitMix,
+    ) -> u32 {
         let at = self.nodes.len() as u32;
-        let leaf = Node { feature: None, threshold: 0.0, left: 0, right: 0, size: rows.len() as u32 };
+        let leaf = Node {
+            feature: None,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            size: rows.len() as u32,
+        };
         self.nodes.push(leaf);
         if rows.len() <= 1 || depth >= limit {
             return at;
@@ -104,7 +128,13 @@ impl Tree {
         let (left_rows, right_rows) = rows.split_at_mut(mid);
         let left = self.split(data, left_rows, depth + 1, limit, rng);
         let right = self.split(data, right_rows, depth + 1, limit, rng);
-        self.nodes[at as usize] = Node { feature: Some(feature as u16), threshold, left, right, size: 0 };
+        self.nodes[at as usize] = Node {
+            feature: Some(feature as u16),
+            threshold,
+            left,
+            right,
+            size: 0,
+        };
         at
     }
 
@@ -114,12 +144,18 @@ impl Tree {
         let mut index = 0usize;
         let mut depth = 0.0;
         for _ in 0..=self.nodes.len() {
-            let Some(node) = self.nodes.get(index) else { break };
+            let Some(node) = self.nodes.get(index) else {
+                break;
+            };
             let Some(feature) = node.feature else {
                 return depth + average_path(f64::from(node.size));
             };
             let x = point.get(usize::from(feature)).copied().unwrap_or(0.0);
-            index = if x < node.threshold { node.left as usize } else { node.right as usize };
+            index = if x < node.threshold {
+                node.left as usize
+            } else {
+                node.right as usize
+            };
             depth += 1.0;
         }
         depth
@@ -127,11 +163,19 @@ impl Tree {
 }
 
 fn value(data: &[Vec<f64>], row: usize, feature: usize) -> f64 {
-    data.get(row).and_then(|r| r.get(feature)).copied().unwrap_or(0.0)
+    data.get(row)
+        .and_then(|r| r.get(feature))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// A random feature with distinct values among `rows`, and its range.
-fn pick_feature(data: &[Vec<f64>], rows: &[usize], width: usize, rng: &mut SplitMix) -> Option<(usize, f64, f64)> {
+fn pick_feature(
+    data: &[Vec<f64>],
+    rows: &[usize],
+    width: usize,
+    rng: &mut SplitMix,
+) -> Option<(usize, f64, f64)> {
     let start = rng.below(width);
     (0..width).map(|i| (start + i) % width).find_map(|feature| {
         let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);

@@ -18,8 +18,8 @@ pub mod forest;
 
 use std::path::Path;
 
-use safecare_capture::flow::FEATURE_NAMES;
 use safecare_capture::Flow;
+use safecare_capture::flow::FEATURE_NAMES;
 use serde::{Deserialize, Serialize};
 
 use crate::context::{Context, Finding, Peer};
@@ -29,19 +29,60 @@ use forest::{SplitMix, Tree, average_path};
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("could not read the anomaly model {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    /// The file could not be read.
+    Read {
+        /// The model file.
+        path: String,
+        /// The operating system error.
+        source: std::io::Error,
+    },
     #[error("{path} is not an anomaly model written by `safecare net learn`: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    /// The file is not a model.
+    Parse {
+        /// The model file.
+        path: String,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
     #[error("could not write the anomaly model {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    /// The file could not be written.
+    Write {
+        /// The model file.
+        path: String,
+        /// The operating system error.
+        source: std::io::Error,
+    },
     #[error(
         "the model {path} has features {found:?}, this version computes {expected:?}; \
          learn it again with `safecare net learn`"
     )]
-    Features { path: String, found: Vec<String>, expected: Vec<String> },
+    /// The model was learned on other features.
+    Features {
+        /// The model file.
+        path: String,
+        /// Features in the file.
+        found: Vec<String>,
+        /// Features this version computes.
+        expected: Vec<String>,
+    },
+    #[error(
+        "the anomaly model {path} is {size} bytes, over the {MAX_MODEL_BYTES}-byte limit; \
+         learn a smaller one (fewer --trees)"
+    )]
+    /// The file is larger than any model `learn` writes.
+    TooLarge {
+        /// The model file.
+        path: String,
+        /// Its size in bytes.
+        size: u64,
+    },
     #[error("only {0} flows in the baseline; at least 32 are needed to learn what is normal")]
+    /// The baseline is too small to learn from.
     TooFewFlows(usize),
 }
+
+/// The largest model file read (a 100-tree model is about 1 MiB).
+pub const MAX_MODEL_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How far outside its baseline range (in `ln(1 + x)` units, so about x1.65) a
 /// feature must lie to make a flow unusual on its own.
@@ -50,9 +91,11 @@ pub const RANGE_MARGIN: f64 = 0.5;
 /// How a forest is grown.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainConfig {
+    /// Trees in the forest.
     pub trees: usize,
     /// Points per tree (ψ in the paper).
     pub sample_size: usize,
+    /// Random seed: the same seed grows the same forest.
     pub seed: u64,
     /// Share of baseline flows scored below the alarm threshold.
     pub quantile: f64,
@@ -72,19 +115,27 @@ impl Default for TrainConfig {
 /// A learned model, saved as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnomalyModel {
+    /// Model format version.
     pub version: u32,
+    /// Feature names, in vector order.
     pub features: Vec<String>,
+    /// Random seed: the same seed grows the same forest.
     pub seed: u64,
+    /// Points per tree.
     pub sample_size: usize,
+    /// Flows the model learned from.
     pub training_flows: usize,
     /// Scores at or above this raise an event.
     pub threshold: f64,
     /// Mean and standard deviation of each compressed feature over the baseline.
     pub mean: Vec<f64>,
+    /// Standard deviation of each compressed feature.
     pub std_dev: Vec<f64>,
     /// Range of each compressed feature over the baseline.
     pub min: Vec<f64>,
+    /// Largest value of each compressed feature.
     pub max: Vec<f64>,
+    /// The isolation trees.
     pub trees: Vec<Tree>,
 }
 
@@ -120,8 +171,12 @@ impl AnomalyModel {
         let width = FEATURE_NAMES.len();
         let (mean, std_dev) = column_stats(&data, width);
         let column = |i: usize| data.iter().map(move |r| r.get(i).copied().unwrap_or(0.0));
-        let min = (0..width).map(|i| column(i).fold(f64::INFINITY, f64::min)).collect();
-        let max = (0..width).map(|i| column(i).fold(f64::NEG_INFINITY, f64::max)).collect();
+        let min = (0..width)
+            .map(|i| column(i).fold(f64::INFINITY, f64::min))
+            .collect();
+        let max = (0..width)
+            .map(|i| column(i).fold(f64::NEG_INFINITY, f64::max))
+            .collect();
         let mut model = AnomalyModel {
             version: 2,
             features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -153,7 +208,8 @@ impl AnomalyModel {
         if self.trees.is_empty() {
             return 0.0;
         }
-        let mean_path = self.trees.iter().map(|t| t.path_length(x)).sum::<f64>() / self.trees.len() as f64;
+        let mean_path =
+            self.trees.iter().map(|t| t.path_length(x)).sum::<f64>() / self.trees.len() as f64;
         let norm = average_path(self.sample_size as f64).max(f64::MIN_POSITIVE);
         2f64.powf(-mean_path / norm)
     }
@@ -170,7 +226,12 @@ impl AnomalyModel {
                 let margin = RANGE_MARGIN.max((high - low) * 0.25);
                 **v > high + margin || **v < low - margin
             })
-            .map(|(i, _)| self.features.get(i).cloned().unwrap_or_else(|| format!("feature_{i}")))
+            .map(|(i, _)| {
+                self.features
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("feature_{i}"))
+            })
             .collect()
     }
 
@@ -188,7 +249,11 @@ impl AnomalyModel {
             .map(|(i, v)| {
                 let mean = self.mean.get(i).copied().unwrap_or(0.0);
                 let sd = self.std_dev.get(i).copied().unwrap_or(1.0).max(0.1);
-                let name = self.features.get(i).cloned().unwrap_or_else(|| format!("feature_{i}"));
+                let name = self
+                    .features
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("feature_{i}"));
                 (name, (v - mean) / sd)
             })
             .collect();
@@ -200,12 +265,31 @@ impl AnomalyModel {
     /// Reads a model and checks it matches this version's features.
     pub fn load(path: &Path) -> Result<AnomalyModel, ModelError> {
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| ModelError::Read { path: shown.clone(), source })?;
+        let size = std::fs::metadata(path)
+            .map_err(|source| ModelError::Read {
+                path: shown.clone(),
+                source,
+            })?
+            .len();
+        if size > MAX_MODEL_BYTES {
+            return Err(ModelError::TooLarge { path: shown, size });
+        }
+        let text = std::fs::read(path).map_err(|source| ModelError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         let model: AnomalyModel =
-            serde_json::from_slice(&text).map_err(|source| ModelError::Parse { path: shown.clone(), source })?;
+            serde_json::from_slice(&text).map_err(|source| ModelError::Parse {
+                path: shown.clone(),
+                source,
+            })?;
         let expected: Vec<String> = FEATURE_NAMES.iter().map(|s| s.to_string()).collect();
         if model.features != expected {
-            return Err(ModelError::Features { path: shown, found: model.features, expected });
+            return Err(ModelError::Features {
+                path: shown,
+                found: model.features,
+                expected,
+            });
         }
         Ok(model)
     }
@@ -217,16 +301,30 @@ impl AnomalyModel {
             path: shown.clone(),
             source: std::io::Error::other(e),
         })?;
-        std::fs::write(path, json).map_err(|source| ModelError::Write { path: shown, source })
+        std::fs::write(path, json).map_err(|source| ModelError::Write {
+            path: shown,
+            source,
+        })
     }
 }
 
 fn column_stats(data: &[Vec<f64>], width: usize) -> (Vec<f64>, Vec<f64>) {
     let n = data.len().max(1) as f64;
-    let mean: Vec<f64> = (0..width).map(|i| data.iter().map(|r| r.get(i).copied().unwrap_or(0.0)).sum::<f64>() / n).collect();
+    let mean: Vec<f64> = (0..width)
+        .map(|i| {
+            data.iter()
+                .map(|r| r.get(i).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / n
+        })
+        .collect();
     let std_dev = (0..width)
         .map(|i| {
-            let var = data.iter().map(|r| (r.get(i).copied().unwrap_or(0.0) - mean[i]).powi(2)).sum::<f64>() / n;
+            let var = data
+                .iter()
+                .map(|r| (r.get(i).copied().unwrap_or(0.0) - mean[i]).powi(2))
+                .sum::<f64>()
+                / n;
             var.sqrt()
         })
         .collect();
@@ -239,6 +337,7 @@ pub struct AnomalyScorer {
 }
 
 impl AnomalyScorer {
+    /// A scorer for `model`.
     pub fn new(model: AnomalyModel) -> Self {
         AnomalyScorer { model }
     }
@@ -251,7 +350,14 @@ impl AnomalyScorer {
         if score < self.model.threshold && outside.is_empty() {
             return;
         }
-        cx.report(anomaly_finding(flow, &features, score, outside, &self.model, cx));
+        cx.report(anomaly_finding(
+            flow,
+            &features,
+            score,
+            outside,
+            &self.model,
+            cx,
+        ));
     }
 }
 
@@ -266,7 +372,12 @@ fn anomaly_finding(
     let reasons = model.explain(features, 3);
     let named: Vec<String> = reasons
         .iter()
-        .map(|(name, z)| format!("{name} {} than normal ({z:+.1} sd)", if *z > 0.0 { "higher" } else { "lower" }))
+        .map(|(name, z)| {
+            format!(
+                "{name} {} than normal ({z:+.1} sd)",
+                if *z > 0.0 { "higher" } else { "lower" }
+            )
+        })
         .collect();
     let key = &flow.key;
     let summary = format!(
@@ -276,13 +387,24 @@ fn anomaly_finding(
         key.responder_port,
         named.join(", ")
     );
-    let confidence = if outside.is_empty() { (0.5 + (score - model.threshold) * 2.0).clamp(0.5, 0.95) } else { 0.7 };
+    let confidence = if outside.is_empty() {
+        (0.5 + (score - model.threshold) * 2.0).clamp(0.5, 0.95)
+    } else {
+        0.7
+    };
     let explained: serde_json::Map<String, serde_json::Value> = reasons
         .iter()
-        .zip(reasons.iter().map(|(name, _)| FEATURE_NAMES.iter().position(|n| n == name)))
+        .zip(
+            reasons
+                .iter()
+                .map(|(name, _)| FEATURE_NAMES.iter().position(|n| n == name)),
+        )
         .map(|((name, z), i)| {
             let raw = i.and_then(|i| features.get(i)).copied().unwrap_or(0.0);
-            (name.clone(), serde_json::json!({ "value": raw, "z": (z * 10.0).round() / 10.0 }))
+            (
+                name.clone(),
+                serde_json::json!({ "value": raw, "z": (z * 10.0).round() / 10.0 }),
+            )
         })
         .collect();
     Finding::new("network.anomaly", 40, confidence, flow.first_ts, summary)
@@ -290,9 +412,11 @@ fn anomaly_finding(
         .destination(Peer::with_port(key.responder, key.responder_port))
         .evidence("detector", "anomaly")
         .evidence("anomaly.score", (score * 1000.0).round() / 1000.0)
-        .evidence("anomaly.threshold", (model.threshold * 1000.0).round() / 1000.0)
+        .evidence(
+            "anomaly.threshold",
+            (model.threshold * 1000.0).round() / 1000.0,
+        )
         .evidence("anomaly.features", serde_json::Value::Object(explained))
         .evidence("anomaly.out_of_range", outside)
         .evidence("anomaly.packets", flow.packets())
 }
-

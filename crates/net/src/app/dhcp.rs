@@ -9,6 +9,7 @@ use safecare_capture::decode::MacAddr;
 pub struct DhcpMessage {
     /// Option 53: 1 discover, 3 request, 5 ack, ...
     pub message_type: Option<u8>,
+    /// `chaddr`: the client's hardware address.
     pub client_mac: MacAddr,
     /// The address given (`yiaddr`), in offers and acks.
     pub your_ip: Ipv4Addr,
@@ -18,8 +19,11 @@ pub struct DhcpMessage {
     pub hostname: Option<String>,
 }
 
+/// Option 53 value of a client looking for a server.
 pub const DISCOVER: u8 = 1;
+/// Option 53 value of a client asking for an address.
 pub const REQUEST: u8 = 3;
+/// Option 53 value of a server granting an address.
 pub const ACK: u8 = 5;
 
 const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
@@ -52,7 +56,9 @@ pub fn parse(payload: &[u8]) -> Option<DhcpMessage> {
 
 fn read_options(mut options: &[u8], message: &mut DhcpMessage) {
     for _ in 0..MAX_OPTIONS {
-        let Some((&code, rest)) = options.split_first() else { return };
+        let Some((&code, rest)) = options.split_first() else {
+            return;
+        };
         match code {
             0 => {
                 options = rest;
@@ -61,8 +67,12 @@ fn read_options(mut options: &[u8], message: &mut DhcpMessage) {
             255 => return,
             _ => {}
         }
-        let Some((&len, rest)) = rest.split_first() else { return };
-        let Some(value) = rest.get(..usize::from(len)) else { return };
+        let Some((&len, rest)) = rest.split_first() else {
+            return;
+        };
+        let Some(value) = rest.get(..usize::from(len)) else {
+            return;
+        };
         match (code, value) {
             (53, [kind]) => message.message_type = Some(*kind),
             (50, [a, b, c, d]) => message.requested_ip = Some(Ipv4Addr::new(*a, *b, *c, *d)),
@@ -77,7 +87,13 @@ fn read_options(mut options: &[u8], message: &mut DhcpMessage) {
 }
 
 /// Builds a DHCP message of `kind` from `mac`, for tests and generators.
-pub fn build(kind: u8, mac: MacAddr, your_ip: Ipv4Addr, requested: Option<Ipv4Addr>, hostname: &str) -> Vec<u8> {
+pub fn build(
+    kind: u8,
+    mac: MacAddr,
+    your_ip: Ipv4Addr,
+    requested: Option<Ipv4Addr>,
+    hostname: &str,
+) -> Vec<u8> {
     let mut message = vec![0u8; 240];
     message[0] = if kind == ACK { 2 } else { 1 };
     message[1] = 1;

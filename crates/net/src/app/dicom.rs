@@ -3,7 +3,9 @@
 /// An association request and how the called side answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Association {
+    /// AE title of the requesting application.
     pub calling_ae: String,
+    /// AE title it asked for.
     pub called_ae: String,
     /// `Some(true)` A-ASSOCIATE-AC, `Some(false)` A-ASSOCIATE-RJ or abort, `None` unseen.
     pub accepted: Option<bool>,

@@ -5,7 +5,9 @@
 pub struct Question {
     /// Lowercase, dot-separated, without the trailing dot.
     pub name: String,
+    /// Record type asked for (1 A, 16 TXT, ...).
     pub qtype: u16,
+    /// The QR bit: an answer, not a query.
     pub is_response: bool,
 }
 

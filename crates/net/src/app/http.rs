@@ -3,6 +3,7 @@
 /// What a client's requests and the server's answers showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpFacts {
+    /// Requests seen in the prefix.
     pub requests: u32,
     /// Requests that try to log in: a POST to a login path, or HTTP authentication.
     pub login_attempts: u32,
@@ -14,8 +15,18 @@ pub struct HttpFacts {
     pub first_request: Option<String>,
 }
 
-const METHODS: [&str; 7] = ["GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH "];
-const LOGIN_WORDS: [&str; 7] = ["login", "logon", "signin", "sign-in", "auth", "session", "j_security_check"];
+const METHODS: [&str; 7] = [
+    "GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ",
+];
+const LOGIN_WORDS: [&str; 7] = [
+    "login",
+    "logon",
+    "signin",
+    "sign-in",
+    "auth",
+    "session",
+    "j_security_check",
+];
 
 /// Requests examined per stream prefix.
 const MAX_MESSAGES: usize = 64;
@@ -40,11 +51,18 @@ pub fn parse(client: &[u8], server: &[u8]) -> Option<HttpFacts> {
 
 fn read_request(head: &[u8], facts: &mut HttpFacts) {
     facts.requests += 1;
-    let mut lines = head.split(|b| *b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let request_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
     if facts.first_request.is_none() {
         let end = request_line.rfind(" HTTP/").unwrap_or(request_line.len());
-        let shown: String = request_line.get(..end).unwrap_or_default().chars().take(200).collect();
+        let shown: String = request_line
+            .get(..end)
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
         facts.first_request = Some(shown);
     }
 
@@ -71,7 +89,8 @@ fn read_request(head: &[u8], facts: &mut HttpFacts) {
 /// The value of header `name` (lowercase) on `line`, when it is that header.
 fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let (key, value) = line.split_at(line.iter().position(|b| *b == b':')?);
-    key.eq_ignore_ascii_case(name).then(|| value.get(1..).unwrap_or_default().trim_ascii())
+    key.eq_ignore_ascii_case(name)
+        .then(|| value.get(1..).unwrap_or_default().trim_ascii())
 }
 
 /// The user name of a Basic credential (`base64(user:password)`); the password is
@@ -139,11 +158,15 @@ mod tests {
     #[test]
     fn basic_auth_user_is_read_and_password_dropped() {
         // "nurse:secret" in base64.
-        let client = b"GET /admin HTTP/1.1\r\nHost: pump\r\nAuthorization: Basic bnVyc2U6c2VjcmV0\r\n\r\n";
+        let client =
+            b"GET /admin HTTP/1.1\r\nHost: pump\r\nAuthorization: Basic bnVyc2U6c2VjcmV0\r\n\r\n";
         let server = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         let facts = parse(client, server).unwrap();
         assert_eq!(facts.basic_auth_users, ["nurse"]);
-        assert_eq!((facts.requests, facts.login_attempts, facts.refused), (1, 1, 0));
+        assert_eq!(
+            (facts.requests, facts.login_attempts, facts.refused),
+            (1, 1, 0)
+        );
         assert_eq!(facts.first_request.as_deref(), Some("GET /admin"));
     }
 
@@ -156,7 +179,10 @@ mod tests {
             server.extend_from_slice(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno");
         }
         let facts = parse(&client, &server).unwrap();
-        assert_eq!((facts.requests, facts.login_attempts, facts.refused), (3, 3, 3));
+        assert_eq!(
+            (facts.requests, facts.login_attempts, facts.refused),
+            (3, 3, 3)
+        );
     }
 
     #[test]

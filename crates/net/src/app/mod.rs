@@ -31,7 +31,9 @@ pub const FOLLOWED_PORTS: [u16; 11] = [21, 23, 80, 591, 8000, 8008, 8080, 104, 2
 /// What the first bytes of a flow's streams said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppFacts {
+    /// Set when the client spoke HTTP.
     pub http: Option<HttpFacts>,
+    /// Set when the client opened a DICOM association.
     pub dicom: Option<Association>,
     /// The user name of an FTP `USER` command.
     pub ftp_user: Option<String>,

@@ -30,10 +30,20 @@ impl Detector for Allowlist {
         "allowlist"
     }
 
-    fn on_packet(&mut self, packet: &Packet<'_>, flow: Option<FlowContext<'_>>, cx: &mut Context<'_>) {
-        let Some(context) = flow.filter(|f| f.is_new) else { return };
+    fn on_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        flow: Option<FlowContext<'_>>,
+        cx: &mut Context<'_>,
+    ) {
+        let Some(context) = flow.filter(|f| f.is_new) else {
+            return;
+        };
         let key = context.flow.key;
-        let ends = [(key.initiator, key.responder, true), (key.responder, key.initiator, false)];
+        let ends = [
+            (key.initiator, key.responder, true),
+            (key.responder, key.initiator, false),
+        ];
         for (device_ip, peer_ip, outbound) in ends {
             let Some(device) = cx.asset(device_ip).filter(|a| !a.allowed_peers.is_empty()) else {
                 continue;
@@ -56,9 +66,10 @@ impl Detector for Allowlist {
 /// Whether `device`'s allowlist admits `peer`, by asset id or address block.
 fn allows(device: &AssetInfo, peer: IpAddr, cx: &Context<'_>) -> bool {
     let peer_asset = cx.asset(peer).map(|a| a.id.as_str());
-    device.allowed_peers.iter().any(|entry| {
-        Some(entry.as_str()) == peer_asset || cidr_contains(entry, peer)
-    })
+    device
+        .allowed_peers
+        .iter()
+        .any(|entry| Some(entry.as_str()) == peer_asset || cidr_contains(entry, peer))
 }
 
 /// Whether `entry` (`10.20.0.0/16`, `fd00::/8` or a single address) contains `ip`.
@@ -67,16 +78,26 @@ pub fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
         Some((addr, prefix)) => (addr, prefix.parse::<u32>().ok()),
         None => (entry, None),
     };
-    let Ok(network) = addr.trim().parse::<IpAddr>() else { return false };
+    let Ok(network) = addr.trim().parse::<IpAddr>() else {
+        return false;
+    };
     match (network, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
             let bits = prefix.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
             let bits = prefix.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => false,
@@ -105,7 +126,11 @@ fn finding(
         key.responder_port
     );
     let summary = capitalize(&summary);
-    let subject = if outbound { Subject::Source } else { Subject::Destination };
+    let subject = if outbound {
+        Subject::Source
+    } else {
+        Subject::Destination
+    };
     Finding::new("network.allowlist_violation", 60, 0.9, packet.ts, summary)
         .source(Peer::with_port(key.initiator, key.initiator_port))
         .destination(Peer::with_port(key.responder, key.responder_port))
@@ -113,11 +138,17 @@ fn finding(
         .techniques(techniques)
         .evidence("detector", "allowlist")
         .evidence("allowlist.device", device.id.clone())
-        .evidence("allowlist.direction", if outbound { "outbound" } else { "inbound" })
+        .evidence(
+            "allowlist.direction",
+            if outbound { "outbound" } else { "inbound" },
+        )
         .evidence("allowlist.allowed", device.allowed_peers.clone())
 }
 
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

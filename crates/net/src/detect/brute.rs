@@ -31,6 +31,7 @@ const SESSION_SERVICES: [(u16, &str); 7] = [
 /// Thresholds of the brute-force detection.
 #[derive(Debug, Clone, Copy)]
 pub struct BruteConfig {
+    /// How far back attempts are counted.
     pub window: Duration,
     /// Attempts within the window.
     pub attempts: usize,
@@ -67,6 +68,7 @@ impl Default for BruteForce {
 }
 
 impl BruteForce {
+    /// A detection with the given thresholds.
     pub fn new(config: BruteConfig) -> Self {
         BruteForce {
             config,
@@ -81,8 +83,12 @@ impl BruteForce {
             return (http.login_attempts > 0).then_some(("http", http.login_attempts as usize));
         }
         let port = flow.key.responder_port;
-        let service = SESSION_SERVICES.iter().find(|(p, _)| *p == port).map(|(_, s)| *s)?;
-        let short = flow.duration() <= self.config.max_session && flow.packets() <= self.config.max_packets;
+        let service = SESSION_SERVICES
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, s)| *s)?;
+        let short =
+            flow.duration() <= self.config.max_session && flow.packets() <= self.config.max_packets;
         (flow.is_established() && short).then_some((service, 1))
     }
 }
@@ -92,17 +98,29 @@ impl Detector for BruteForce {
         "brute"
     }
 
-    fn on_flow_end(&mut self, flow: &Flow, _reason: EndReason, facts: &AppFacts, cx: &mut Context<'_>) {
+    fn on_flow_end(
+        &mut self,
+        flow: &Flow,
+        _reason: EndReason,
+        facts: &AppFacts,
+        cx: &mut Context<'_>,
+    ) {
         if flow.key.protocol != 6 {
             return;
         }
-        let Some((service, count)) = self.attempts_in(flow, facts) else { return };
+        let Some((service, count)) = self.attempts_in(flow, facts) else {
+            return;
+        };
         let key: Key = (flow.key.initiator, flow.key.responder, service);
         let window = self.config.window;
         for _ in 0..count.min(1024) {
-            self.attempts.push(key, flow.first_ts, flow.key.responder_port, window);
+            self.attempts
+                .push(key, flow.first_ts, flow.key.responder_port, window);
         }
-        let seen = self.attempts.get(&key).map_or(0, |r| r.within(flow.first_ts, window).count());
+        let seen = self
+            .attempts
+            .get(&key)
+            .map_or(0, |r| r.within(flow.first_ts, window).count());
         if seen < self.config.attempts || !self.reported.ready(key, flow.first_ts) {
             return;
         }
@@ -114,7 +132,10 @@ impl Detector for BruteForce {
             window.as_secs() / 60
         );
         let mut finding = Finding::new("auth.brute_force", 60, 0.75, flow.first_ts, summary)
-            .source(Peer { mac: flow.initiator_mac, ..Peer::ip(flow.key.initiator) })
+            .source(Peer {
+                mac: flow.initiator_mac,
+                ..Peer::ip(flow.key.initiator)
+            })
             .destination(Peer::with_port(flow.key.responder, flow.key.responder_port))
             .techniques(&["T1110", "T1110.001"])
             .evidence("detector", "brute")

@@ -27,13 +27,21 @@ impl DicomAe {
     /// A detection that also accepts `known_titles` (case-sensitive, as DICOM is).
     pub fn new(known_titles: Vec<String>) -> Self {
         DicomAe {
-            known_titles: known_titles.into_iter().map(|t| t.trim().to_string()).collect(),
+            known_titles: known_titles
+                .into_iter()
+                .map(|t| t.trim().to_string())
+                .collect(),
             reported: Cooldown::new(Duration::from_secs(3600), 10_000),
         }
     }
 
     /// Why the association is suspicious, if it is.
-    fn problem(&self, client: IpAddr, assoc: &Association, cx: &Context<'_>) -> Option<&'static str> {
+    fn problem(
+        &self,
+        client: IpAddr,
+        assoc: &Association,
+        cx: &Context<'_>,
+    ) -> Option<&'static str> {
         let title_asset = cx.directory.by_hostname(&assoc.calling_ae);
         let host_asset = cx.asset(client);
         let title_known = self.known_titles.contains(&assoc.calling_ae) || title_asset.is_some();
@@ -53,11 +61,22 @@ impl Detector for DicomAe {
         "dicom"
     }
 
-    fn on_flow_end(&mut self, flow: &Flow, _reason: EndReason, facts: &AppFacts, cx: &mut Context<'_>) {
+    fn on_flow_end(
+        &mut self,
+        flow: &Flow,
+        _reason: EndReason,
+        facts: &AppFacts,
+        cx: &mut Context<'_>,
+    ) {
         let Some(assoc) = &facts.dicom else { return };
         let (client, server) = (flow.key.initiator, flow.key.responder);
-        let Some(problem) = self.problem(client, assoc, cx) else { return };
-        if !self.reported.ready((client, server, assoc.calling_ae.clone()), flow.first_ts) {
+        let Some(problem) = self.problem(client, assoc, cx) else {
+            return;
+        };
+        if !self
+            .reported
+            .ready((client, server, assoc.calling_ae.clone()), flow.first_ts)
+        {
             return;
         }
 
@@ -78,16 +97,25 @@ impl Detector for DicomAe {
                 _ => "a host not owning",
             },
         );
-        let severity = if assoc.accepted == Some(true) { 60 } else { 45 };
-        let finding = Finding::new("network.dicom_unknown_ae", severity, 0.85, flow.first_ts, summary)
-            .source(Peer { mac: flow.initiator_mac, ..Peer::ip(client) })
-            .destination(Peer::with_port(server, flow.key.responder_port))
-            .techniques(&["T1213", "T1078"])
-            .evidence("detector", "dicom")
-            .evidence("dicom.problem", problem)
-            .evidence("dicom.calling_ae", assoc.calling_ae.clone())
-            .evidence("dicom.called_ae", assoc.called_ae.clone())
-            .evidence("dicom.outcome", outcome);
+        let severity = if assoc.accepted == Some(true) { 65 } else { 50 };
+        let finding = Finding::new(
+            "network.dicom_unknown_ae",
+            severity,
+            0.85,
+            flow.first_ts,
+            summary,
+        )
+        .source(Peer {
+            mac: flow.initiator_mac,
+            ..Peer::ip(client)
+        })
+        .destination(Peer::with_port(server, flow.key.responder_port))
+        .techniques(&["T1213", "T1078"])
+        .evidence("detector", "dicom")
+        .evidence("dicom.problem", problem)
+        .evidence("dicom.calling_ae", assoc.calling_ae.clone())
+        .evidence("dicom.called_ae", assoc.called_ae.clone())
+        .evidence("dicom.outcome", outcome);
         cx.report(finding);
     }
 }

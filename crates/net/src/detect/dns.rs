@@ -10,9 +10,9 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::time::Duration;
 
+use safecare_capture::Packet;
 use safecare_capture::decode::Transport;
 use safecare_capture::engine::FlowContext;
-use safecare_capture::Packet;
 
 use super::Detector;
 use crate::app::dns::{self, Question};
@@ -22,6 +22,7 @@ use crate::window::{Cooldown, KeyedRecent};
 /// Thresholds of the DNS tunnel detection.
 #[derive(Debug, Clone, Copy)]
 pub struct DnsConfig {
+    /// How far back attempts are counted.
     pub window: Duration,
     /// Suspicious names under one domain within the window.
     pub suspicious_names: usize,
@@ -74,6 +75,7 @@ impl Default for DnsTunnel {
 }
 
 impl DnsTunnel {
+    /// A detection with the given thresholds.
     pub fn new(config: DnsConfig) -> Self {
         DnsTunnel {
             config,
@@ -83,7 +85,11 @@ impl DnsTunnel {
     }
 
     fn classify(&self, question: &Question, base: &str) -> Query {
-        let sub = question.name.strip_suffix(base).unwrap_or("").trim_end_matches('.');
+        let sub = question
+            .name
+            .strip_suffix(base)
+            .unwrap_or("")
+            .trim_end_matches('.');
         let letters: String = sub.chars().filter(|c| *c != '.').collect();
         let longest_label = sub.split('.').map(str::len).max().unwrap_or(0);
         let encoded = letters.len() >= self.config.min_subdomain
@@ -103,8 +109,15 @@ impl Detector for DnsTunnel {
         "dns"
     }
 
-    fn on_packet(&mut self, packet: &Packet<'_>, _flow: Option<FlowContext<'_>>, cx: &mut Context<'_>) {
-        let (Some(ip), Transport::Udp(udp)) = (packet.ip, packet.transport) else { return };
+    fn on_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        _flow: Option<FlowContext<'_>>,
+        cx: &mut Context<'_>,
+    ) {
+        let (Some(ip), Transport::Udp(udp)) = (packet.ip, packet.transport) else {
+            return;
+        };
         if udp.dst_port != 53 {
             return;
         }
@@ -148,7 +161,10 @@ impl Detector for DnsTunnel {
             window.as_secs() / 60
         );
         let finding = Finding::new("network.dns_tunnel", 60, 0.7, packet.ts, summary)
-            .source(Peer { mac: packet.link.src_mac, ..Peer::ip(ip.src) })
+            .source(Peer {
+                mac: packet.link.src_mac,
+                ..Peer::ip(ip.src)
+            })
             .destination(Peer::with_port(ip.dst, 53))
             .subject(Subject::Source)
             .techniques(&["T1071.004", "T1048"])
@@ -158,7 +174,10 @@ impl Detector for DnsTunnel {
             .evidence("dns.suspicious_names", suspicious)
             .evidence("dns.txt_queries", txt)
             .evidence("dns.longest_name", longest)
-            .evidence("dns.sample", question.name.chars().take(120).collect::<String>());
+            .evidence(
+                "dns.sample",
+                question.name.chars().take(120).collect::<String>(),
+            );
         cx.report(finding);
     }
 }

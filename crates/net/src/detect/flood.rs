@@ -3,8 +3,9 @@
 //! Per target address the detection counts, second by second, SYNs received,
 //! handshakes completed and "unsolicited" packets (anything but established TCP:
 //! UDP, ICMP, TCP that never completed a handshake). Over a short window it raises
-//! `network.syn_flood` when SYNs arrive fast and few complete, and `network.dos` when
-//! unsolicited packets arrive faster than a busy server would ever see them. Bulk
+//! `network.syn_flood` when SYNs arrive fast and few complete, and `network.udp_flood`
+//! (mostly UDP) or `network.dos` (ICMP and the rest) when unsolicited packets arrive
+//! faster than a busy server would ever see them. Bulk
 //! transfers over established TCP (PACS, backups) do not count.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -47,6 +48,8 @@ struct Counts {
     syn: u64,
     established: u64,
     unsolicited: u64,
+    /// Unsolicited packets that were UDP.
+    udp: u64,
     bytes: u64,
 }
 
@@ -55,6 +58,7 @@ impl Counts {
         self.syn += other.syn;
         self.established += other.established;
         self.unsolicited += other.unsolicited;
+        self.udp += other.udp;
         self.bytes += other.bytes;
     }
 }
@@ -88,6 +92,7 @@ impl Default for Flood {
 }
 
 impl Flood {
+    /// A detection with the given thresholds.
     pub fn new(config: FloodConfig) -> Self {
         Flood {
             config,
@@ -98,7 +103,8 @@ impl Flood {
 
     fn target(&mut self, ip: IpAddr, second: u64) -> &mut Target {
         if !self.targets.contains_key(&ip) && self.targets.len() >= MAX_TARGETS {
-            self.targets.retain(|_, t| second.saturating_sub(t.second) < 10);
+            self.targets
+                .retain(|_, t| second.saturating_sub(t.second) < 10);
         }
         self.targets.entry(ip).or_insert_with(|| Target {
             second,
@@ -110,14 +116,20 @@ impl Flood {
     /// Closes the target's current second and checks the window.
     fn roll(&mut self, ip: IpAddr, second: u64, ts: Timestamp, cx: &mut Context<'_>) {
         let window = self.config.window_secs;
-        let Some(target) = self.targets.get_mut(&ip) else { return };
+        let Some(target) = self.targets.get_mut(&ip) else {
+            return;
+        };
         if target.second == second {
             return;
         }
         target.past.push_back((target.second, target.current));
         target.current = Counts::default();
         target.second = second;
-        while target.past.front().is_some_and(|(s, _)| second.saturating_sub(*s) > window) {
+        while target
+            .past
+            .front()
+            .is_some_and(|(s, _)| second.saturating_sub(*s) > window)
+        {
             target.past.pop_front();
         }
         if second.saturating_sub(target.sources_since) > 60 {
@@ -150,7 +162,11 @@ impl Flood {
         cx: &mut Context<'_>,
     ) {
         let config = self.config;
-        let completion = if total.syn > 0 { total.established as f64 / total.syn as f64 } else { 1.0 };
+        let completion = if total.syn > 0 {
+            total.established as f64 / total.syn as f64
+        } else {
+            1.0
+        };
 
         if total.syn >= config.syn_per_sec * secs && completion <= config.max_completion {
             if self.reported.ready((ip, "syn"), ts) {
@@ -170,14 +186,22 @@ impl Flood {
                     .evidence("flood.window_s", secs);
                 cx.report(finding);
             }
-        } else if total.unsolicited >= config.packets_per_sec * secs && self.reported.ready((ip, "dos"), ts) {
+        } else if total.unsolicited >= config.packets_per_sec * secs
+            && self.reported.ready((ip, "dos"), ts)
+        {
+            // Mostly UDP: the catalogue's udp_flood; ICMP or other floods: dos.
+            let (kind, what) = if total.udp * 2 >= total.unsolicited {
+                ("network.udp_flood", "UDP flood")
+            } else {
+                ("network.dos", "Volumetric flood")
+            };
             let mbit = total.bytes as f64 * 8.0 / 1e6 / secs as f64;
             let summary = format!(
-                "Volumetric flood against {}: {} packets/s ({mbit:.1} Mbit/s) from {sources} sources",
+                "{what} against {}: {} packets/s ({mbit:.1} Mbit/s) from {sources} sources",
                 cx.describe(ip),
                 total.unsolicited / secs,
             );
-            let finding = Finding::new("network.dos", 70, 0.8, ts, summary)
+            let finding = Finding::new(kind, 70, 0.8, ts, summary)
                 .destination(Peer::ip(ip))
                 .techniques(&["T1498.001"])
                 .evidence("detector", "flood")
@@ -195,7 +219,12 @@ impl Detector for Flood {
         "flood"
     }
 
-    fn on_packet(&mut self, packet: &Packet<'_>, flow: Option<FlowContext<'_>>, cx: &mut Context<'_>) {
+    fn on_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        flow: Option<FlowContext<'_>>,
+        cx: &mut Context<'_>,
+    ) {
         let Some(ip) = packet.ip else { return };
         if is_group_or_unspecified(ip.dst) {
             return;
@@ -203,7 +232,9 @@ impl Detector for Flood {
         let second = packet.ts.secs();
         self.target(ip.dst, second);
         self.roll(ip.dst, second, packet.ts, cx);
-        let Some(target) = self.targets.get_mut(&ip.dst) else { return };
+        let Some(target) = self.targets.get_mut(&ip.dst) else {
+            return;
+        };
 
         // Account the packet in the target's current second.
         let established = flow.is_some_and(|f| f.flow.is_established());
@@ -216,6 +247,10 @@ impl Detector for Flood {
                 target.last_port = tcp.dst_port;
             }
             Transport::Tcp(_) if established => {}
+            Transport::Udp(_) => {
+                counts.unsolicited += 1;
+                counts.udp += 1;
+            }
             _ => counts.unsolicited += 1,
         }
         if flow.is_some_and(|f| f.established_now) {

@@ -45,37 +45,62 @@ impl Detector for NewDevice {
         "inventory"
     }
 
-    fn on_packet(&mut self, packet: &Packet<'_>, _flow: Option<FlowContext<'_>>, cx: &mut Context<'_>) {
-        for sighting in sightings(packet) {
+    fn on_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        _flow: Option<FlowContext<'_>>,
+        cx: &mut Context<'_>,
+    ) {
+        if let Some(sighting) = sighting(packet) {
             self.check(sighting, packet.ts, cx);
         }
     }
 }
 
-/// The identities a packet shows.
-fn sightings(packet: &Packet<'_>) -> Vec<Sighting> {
-    let mut found = Vec::new();
-    if let Some(arp) = packet.arp {
+/// The identity a packet shows: ARP sender, DHCP client, else the IP source.
+fn sighting(packet: &Packet<'_>) -> Option<Sighting> {
+    let arp = packet.arp.map(|arp| {
         // An ARP probe (sender 0.0.0.0) announces the address it is about to take.
-        let ip = if arp.sender_ip.is_unspecified() { arp.target_ip } else { arp.sender_ip };
-        found.push(Sighting { ip: Some(IpAddr::V4(ip)), mac: Some(arp.sender_mac), hostname: None, how: "arp" });
-    }
-    if let Transport::Udp(udp) = packet.transport {
-        let is_dhcp = matches!((udp.src_port, udp.dst_port), (68, 67) | (67, 68));
-        if let Some(message) = is_dhcp.then(|| dhcp::parse(udp.payload)).flatten() {
-            let ip = match message.message_type {
-                Some(dhcp::ACK) => Some(message.your_ip),
-                _ => message.requested_ip,
-            };
-            let ip = ip.filter(|ip| !ip.is_unspecified()).map(IpAddr::V4);
-            found.push(Sighting { ip, mac: Some(message.client_mac), hostname: message.hostname, how: "dhcp" });
-            return found;
+        let ip = if arp.sender_ip.is_unspecified() {
+            arp.target_ip
+        } else {
+            arp.sender_ip
+        };
+        Sighting {
+            ip: Some(IpAddr::V4(ip)),
+            mac: Some(arp.sender_mac),
+            hostname: None,
+            how: "arp",
         }
+    });
+    if arp.is_some() {
+        return arp;
     }
-    if let Some(ip) = packet.ip {
-        found.push(Sighting { ip: Some(ip.src), mac: None, hostname: None, how: "ip" });
+
+    if let Transport::Udp(udp) = packet.transport
+        && matches!((udp.src_port, udp.dst_port), (68, 67) | (67, 68))
+        && let Some(message) = dhcp::parse(udp.payload)
+    {
+        let ip = match message.message_type {
+            Some(dhcp::ACK) => Some(message.your_ip),
+            _ => message.requested_ip,
+        };
+        let ip = ip.filter(|ip| !ip.is_unspecified()).map(IpAddr::V4);
+        let sighting = Sighting {
+            ip,
+            mac: Some(message.client_mac),
+            hostname: message.hostname,
+            how: "dhcp",
+        };
+        return Some(sighting);
     }
-    found
+
+    packet.ip.map(|ip| Sighting {
+        ip: Some(ip.src),
+        mac: None,
+        hostname: None,
+        how: "ip",
+    })
 }
 
 impl NewDevice {
@@ -90,16 +115,28 @@ impl NewDevice {
 
         // 2. Known to the site under any identity?
         let directory = cx.directory;
-        let known_ip = sighting.ip.and_then(|ip| directory.by_ip(ip)).is_some_and(is_host);
-        let known_mac = sighting.mac.is_some_and(|m| directory.by_mac(&m.to_string()).is_some());
-        let known_name = sighting.hostname.as_deref().is_some_and(|n| directory.by_hostname(n).is_some());
+        let known_ip = sighting
+            .ip
+            .and_then(|ip| directory.by_ip(ip))
+            .is_some_and(is_host);
+        let known_mac = sighting
+            .mac
+            .is_some_and(|m| directory.by_mac(&m.to_string()).is_some());
+        let known_name = sighting
+            .hostname
+            .as_deref()
+            .is_some_and(|n| directory.by_hostname(n).is_some());
         if known_ip || known_mac || known_name {
             return;
         }
 
         // 3. Only inside an inventoried subnet.
-        let Some(ip) = sighting.ip.filter(|ip| !is_group_or_unspecified(*ip)) else { return };
-        let Some(neighbour) = self.neighbour(ip, cx) else { return };
+        let Some(ip) = sighting.ip.filter(|ip| !is_group_or_unspecified(*ip)) else {
+            return;
+        };
+        let Some(neighbour) = self.neighbour(ip, cx) else {
+            return;
+        };
         let neighbour_asset = directory.by_id(&neighbour);
         cx.report(finding(&sighting, ip, &neighbour, neighbour_asset, ts));
     }
@@ -110,7 +147,8 @@ impl NewDevice {
             self.seen_macs.clear();
         }
         self.seen_ips.extend(sighting.ip);
-        self.seen_macs.extend(sighting.mac.filter(|m| !m.is_group()));
+        self.seen_macs
+            .extend(sighting.mac.filter(|m| !m.is_group()));
     }
 
     /// A known host in the same IPv4 /24, found once per subnet by asking the directory.
@@ -136,7 +174,13 @@ fn is_host(asset: &AssetInfo) -> bool {
     asset.asset_type != "network"
 }
 
-fn finding(sighting: &Sighting, ip: IpAddr, neighbour: &str, asset: Option<&AssetInfo>, ts: Timestamp) -> Finding {
+fn finding(
+    sighting: &Sighting,
+    ip: IpAddr,
+    neighbour: &str,
+    asset: Option<&AssetInfo>,
+    ts: Timestamp,
+) -> Finding {
     let mac = sighting.mac.map(|m| m.to_string());
     let zone = asset.and_then(|a| a.zone()).unwrap_or("an unknown zone");
     let named = match (&sighting.hostname, &mac) {
@@ -150,10 +194,17 @@ fn finding(sighting: &Sighting, ip: IpAddr, neighbour: &str, asset: Option<&Asse
         sighting.how.to_uppercase()
     );
     let mut finding = Finding::new("network.new_device", 45, 0.7, ts, summary)
-        .source(Peer { ip, port: None, mac: sighting.mac })
+        .source(Peer {
+            ip,
+            port: None,
+            mac: sighting.mac,
+        })
         .subject(Subject::Source)
         .techniques(&["T1200"])
-        .location(asset.map(|a| Location { room: None, ..a.location.clone() }))
+        .location(asset.map(|a| Location {
+            room: None,
+            ..a.location.clone()
+        }))
         .evidence("detector", "inventory")
         .evidence("new_device.seen_by", sighting.how)
         .evidence("new_device.neighbour", neighbour);

@@ -27,6 +27,7 @@ const SERVICES: [(u16, &str, &str); 5] = [
 /// Thresholds of the lateral movement detection.
 #[derive(Debug, Clone, Copy)]
 pub struct LateralConfig {
+    /// How far back attempts are counted.
     pub window: Duration,
     /// Distinct destination hosts within the window.
     pub hosts: usize,
@@ -55,6 +56,7 @@ impl Default for LateralMovement {
 }
 
 impl LateralMovement {
+    /// A detection with the given thresholds.
     pub fn new(config: LateralConfig) -> Self {
         LateralMovement {
             config,
@@ -69,14 +71,24 @@ impl Detector for LateralMovement {
         "lateral"
     }
 
-    fn on_packet(&mut self, packet: &Packet<'_>, flow: Option<FlowContext<'_>>, cx: &mut Context<'_>) {
-        let Some(context) = flow.filter(|f| f.established_now) else { return };
+    fn on_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        flow: Option<FlowContext<'_>>,
+        cx: &mut Context<'_>,
+    ) {
+        let Some(context) = flow.filter(|f| f.established_now) else {
+            return;
+        };
         let key = &context.flow.key;
-        let Some((_, service, _)) = SERVICES.iter().find(|(p, _, _)| *p == key.responder_port) else {
+        let Some((_, service, _)) = SERVICES.iter().find(|(p, _, _)| *p == key.responder_port)
+        else {
             return;
         };
         let window = self.config.window;
-        let recent = self.sessions.push(key.initiator, packet.ts, (key.responder, *service), window);
+        let recent =
+            self.sessions
+                .push(key.initiator, packet.ts, (key.responder, *service), window);
 
         let hosts: HashSet<IpAddr> = recent.within(packet.ts, window).map(|(h, _)| *h).collect();
         if hosts.len() < self.config.hosts || !self.reported.ready(key.initiator, packet.ts) {
@@ -91,7 +103,10 @@ impl Detector for LateralMovement {
             ["winrm"] => &["T1021", "T1021.006"],
             _ => &["T1021", "T1021.001", "T1021.002", "T1021.006"],
         };
-        let mut targets: Vec<String> = hosts.iter().map(|h| cx.asset(*h).map_or(h.to_string(), |a| a.id.clone())).collect();
+        let mut targets: Vec<String> = hosts
+            .iter()
+            .map(|h| cx.asset(*h).map_or(h.to_string(), |a| a.id.clone()))
+            .collect();
         targets.sort();
 
         let summary = format!(
@@ -101,8 +116,11 @@ impl Detector for LateralMovement {
             hosts.len(),
             window.as_secs() / 60
         );
-        let finding = Finding::new("network.lateral_movement", 65, 0.7, packet.ts, summary)
-            .source(Peer { mac: context.flow.initiator_mac, ..Peer::ip(key.initiator) })
+        let finding = Finding::new("network.lateral_movement", 70, 0.7, packet.ts, summary)
+            .source(Peer {
+                mac: context.flow.initiator_mac,
+                ..Peer::ip(key.initiator)
+            })
             .subject(Subject::Source)
             .techniques(techniques)
             .evidence("detector", "lateral")

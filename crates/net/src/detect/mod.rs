@@ -4,11 +4,11 @@
 //! | file | kind | ATT&CK |
 //! |---|---|---|
 //! | `scan` | `network.port_scan` | T1046 |
-//! | `flood` | `network.syn_flood`, `network.dos` | T1499.001, T1498.001 |
+//! | `flood` | `network.syn_flood`, `network.udp_flood`, `network.dos` | T1499.001, T1498.001 |
 //! | `brute` | `auth.brute_force` | T1110, T1110.001 |
 //! | `inventory` | `network.new_device` | T1200 |
 //! | `lateral` | `network.lateral_movement` | T1021 (.001 .002 .006) |
-//! | `cleartext` | `network.cleartext_protocol` | T1040, T1552.001 |
+//! | `cleartext` | `network.cleartext_credentials` | T1040, T1552.001 |
 //! | `dicom` | `network.dicom_unknown_ae` | T1213, T1078 |
 //! | `dns` | `network.dns_tunnel` | T1071.004, T1048 |
 //! | `allowlist` | `network.allowlist_violation` | T1071, T1021 |
@@ -38,10 +38,23 @@ pub trait Detector {
     fn name(&self) -> &'static str;
 
     /// A decoded packet and its flow, if it has one.
-    fn on_packet(&mut self, _packet: &Packet<'_>, _flow: Option<FlowContext<'_>>, _cx: &mut Context<'_>) {}
+    fn on_packet(
+        &mut self,
+        _packet: &Packet<'_>,
+        _flow: Option<FlowContext<'_>>,
+        _cx: &mut Context<'_>,
+    ) {
+    }
 
     /// A flow ended; `facts` holds what its streams said (empty when not followed).
-    fn on_flow_end(&mut self, _flow: &Flow, _reason: EndReason, _facts: &AppFacts, _cx: &mut Context<'_>) {}
+    fn on_flow_end(
+        &mut self,
+        _flow: &Flow,
+        _reason: EndReason,
+        _facts: &AppFacts,
+        _cx: &mut Context<'_>,
+    ) {
+    }
 }
 
 /// Every detection, with default thresholds.
@@ -62,7 +75,9 @@ pub fn all(config: &SensorConfig) -> Vec<Box<dyn Detector>> {
 /// Broadcast, multicast and unspecified addresses: never a real peer of a conversation.
 pub(crate) fn is_group_or_unspecified(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified() || v4.octets()[3] == 255,
+        IpAddr::V4(v4) => {
+            v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified() || v4.octets()[3] == 255
+        }
         IpAddr::V6(v6) => v6.is_multicast() || v6.is_unspecified(),
     }
 }

@@ -21,8 +21,11 @@ use crate::window::{Cooldown, KeyedRecent};
 /// How a probe looked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProbeKind {
+    /// A SYN answered by RST or nothing, or a half-open handshake.
     Syn,
+    /// A handshake closed without data.
     Connect,
+    /// A UDP datagram without answer.
     Udp,
 }
 
@@ -46,9 +49,13 @@ struct Probe {
 /// Thresholds of the scan detection.
 #[derive(Debug, Clone, Copy)]
 pub struct ScanConfig {
+    /// Window of a fast scan.
     pub fast_window: Duration,
+    /// Distinct (host, port) targets that make a fast scan.
     pub fast_targets: usize,
+    /// Window of a slow scan.
     pub slow_window: Duration,
+    /// Distinct targets that make a slow scan.
     pub slow_targets: usize,
 }
 
@@ -77,6 +84,7 @@ impl Default for PortScan {
 }
 
 impl PortScan {
+    /// A detection with the given thresholds.
     pub fn new(config: ScanConfig) -> Self {
         PortScan {
             config,
@@ -91,7 +99,13 @@ impl Detector for PortScan {
         "scan"
     }
 
-    fn on_flow_end(&mut self, flow: &Flow, _reason: EndReason, _facts: &AppFacts, cx: &mut Context<'_>) {
+    fn on_flow_end(
+        &mut self,
+        flow: &Flow,
+        _reason: EndReason,
+        _facts: &AppFacts,
+        cx: &mut Context<'_>,
+    ) {
         let Some(kind) = classify(flow) else { return };
         let key = &flow.key;
         if is_group_or_unspecified(key.responder) {
@@ -103,11 +117,20 @@ impl Detector for PortScan {
             kind,
         };
         let window = self.config.slow_window;
-        let recent = self.probes.push(key.initiator, flow.first_ts, probe, window);
+        let recent = self
+            .probes
+            .push(key.initiator, flow.first_ts, probe, window);
+        if self.reported.is_quiet(&key.initiator, flow.first_ts) {
+            // Already reported: keep the probes, skip the counting.
+            return;
+        }
 
         // Fast first, then slow: distinct targets within each window.
         let now = flow.first_ts;
-        let fast: Vec<Probe> = recent.within(now, self.config.fast_window).copied().collect();
+        let fast: Vec<Probe> = recent
+            .within(now, self.config.fast_window)
+            .copied()
+            .collect();
         let speed = if distinct(&fast) >= self.config.fast_targets {
             Some(("fast", fast))
         } else {
@@ -135,7 +158,11 @@ fn classify(flow: &Flow) -> Option<ProbeKind> {
 }
 
 fn distinct(probes: &[Probe]) -> usize {
-    probes.iter().map(|p| (p.host, p.port)).collect::<HashSet<_>>().len()
+    probes
+        .iter()
+        .map(|p| (p.host, p.port))
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 fn finding(flow: &Flow, speed: &str, probes: &[Probe], cx: &Context<'_>) -> Finding {
@@ -154,8 +181,15 @@ fn finding(flow: &Flow, speed: &str, probes: &[Probe], cx: &Context<'_>) -> Find
         .max_by_key(|(h, n)| (*n, *h))
         .unwrap_or((flow.key.responder, 0));
     let max_hosts = hosts_per_port.values().map(HashSet::len).max().unwrap_or(0);
-    let shape = if max_ports >= max_hosts { "vertical" } else { "horizontal" };
-    let kind = kinds.iter().max_by_key(|(k, n)| (**n, k.as_str())).map_or("syn", |(k, _)| k.as_str());
+    let shape = if max_ports >= max_hosts {
+        "vertical"
+    } else {
+        "horizontal"
+    };
+    let kind = kinds
+        .iter()
+        .max_by_key(|(k, n)| (**n, k.as_str()))
+        .map_or("syn", |(k, _)| k.as_str());
     let targets = distinct(probes);
 
     let scanner = flow.key.initiator;
@@ -174,7 +208,10 @@ fn finding(flow: &Flow, speed: &str, probes: &[Probe], cx: &Context<'_>) -> Find
     sample_ports.truncate(20);
 
     let mut finding = Finding::new("network.port_scan", severity, 0.8, flow.first_ts, summary)
-        .source(Peer { mac: flow.initiator_mac, ..Peer::ip(scanner) })
+        .source(Peer {
+            mac: flow.initiator_mac,
+            ..Peer::ip(scanner)
+        })
         .subject(Subject::Source)
         .techniques(&["T1046"])
         .evidence("detector", "scan")
@@ -193,5 +230,8 @@ fn finding(flow: &Flow, speed: &str, probes: &[Probe], cx: &Context<'_>) -> Find
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

@@ -28,7 +28,12 @@ const HOSTS: [(&str, &str, &str, &str); 15] = [
     ("ehr-server", "computer", "datacentre", "10.40.0.20"),
     ("mail-server", "computer", "datacentre", "10.40.0.30"),
     ("lis-server", "computer", "datacentre", "10.40.0.40"),
-    ("access-control-server", "computer", "datacentre", "10.40.0.50"),
+    (
+        "access-control-server",
+        "computer",
+        "datacentre",
+        "10.40.0.50",
+    ),
     ("ct-scanner", "medical_device", "radiology", "10.20.4.21"),
     ("mri-scanner", "medical_device", "radiology", "10.20.4.22"),
     ("icu-monitor-1", "medical_device", "icu", "10.20.2.31"),
@@ -46,7 +51,11 @@ impl TestDirectory {
         };
         for (id, kind, zone, ip) in HOSTS {
             let allowed: Vec<String> = match id {
-                "ct-scanner" => vec!["pacs-server".into(), "radiology-ws-1".into(), "radiology-ws-2".into()],
+                "ct-scanner" => vec![
+                    "pacs-server".into(),
+                    "radiology-ws-1".into(),
+                    "radiology-ws-2".into(),
+                ],
                 "infusion-pump-1" => vec!["10.20.2.0/24".into(), "ehr-server".into()],
                 _ => Vec::new(),
             };
@@ -54,14 +63,21 @@ impl TestDirectory {
                 id: id.to_string(),
                 name: id.replace('-', " "),
                 asset_type: kind.to_string(),
-                location: Location { building: Some("main".into()), zone: Some(zone.into()), ..Location::default() },
+                location: Location {
+                    building: Some("main".into()),
+                    zone: Some(zone.into()),
+                    ..Location::default()
+                },
                 allowed_peers: allowed,
             };
             let ip: IpAddr = ip.parse().unwrap();
             // MACs as the generator derives them: 02:00 + the IPv4 octets.
             if let IpAddr::V4(v4) = ip {
                 let [a, b, c, d] = v4.octets();
-                dir.by_mac.insert(format!("02:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}"), id.to_string());
+                dir.by_mac.insert(
+                    format!("02:00:{a:02x}:{b:02x}:{c:02x}:{d:02x}"),
+                    id.to_string(),
+                );
             }
             dir.by_ip.insert(ip, id.to_string());
             dir.by_name.insert(id.to_string(), id.to_string());
@@ -84,7 +100,9 @@ impl AssetDirectory for TestDirectory {
         self.by_mac.get(mac).and_then(|id| self.by_id.get(id))
     }
     fn by_hostname(&self, name: &str) -> Option<&AssetInfo> {
-        self.by_name.get(&name.to_ascii_lowercase()).and_then(|id| self.by_id.get(id))
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .and_then(|id| self.by_id.get(id))
     }
 }
 
@@ -102,7 +120,10 @@ impl Outcome {
 
     /// Every event's kind, for assertion messages.
     pub fn kinds(&self) -> Vec<String> {
-        self.events.iter().map(|e| format!("{}: {}", e.kind, e.summary)).collect()
+        self.events
+            .iter()
+            .map(|e| format!("{}: {}", e.kind, e.summary))
+            .collect()
     }
 }
 
@@ -116,11 +137,18 @@ pub fn scan_with(pcap: &[u8], directory: &dyn AssetDirectory, config: SensorConf
     let mut reader = CaptureReader::new(pcap).expect("generated capture");
     let mut engine = Engine::new(EngineConfig::default());
     let mut sensor = NetSensor::new(directory, config);
-    engine.run(&mut reader, &mut sensor, &mut |e| panic!("generated capture unreadable: {e}"));
+    engine.run(&mut reader, &mut sensor, &mut |e| {
+        panic!("generated capture unreadable: {e}")
+    });
     engine.finish(&mut sensor);
     let events = sensor.take_events();
     for event in &events {
-        event.validate().unwrap_or_else(|errors| panic!("invalid event {event:?}: {errors:?}"));
+        event
+            .validate()
+            .unwrap_or_else(|errors| panic!("invalid event {event:?}: {errors:?}"));
     }
-    Outcome { events, stats: engine.stats() }
+    Outcome {
+        events,
+        stats: engine.stats(),
+    }
 }
