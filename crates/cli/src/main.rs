@@ -348,12 +348,15 @@ fn site_command(command: SiteCommand) -> Result<()> {
             seed,
             output,
         } => {
+            // Written as it is serialised: a million-asset site is not held twice.
             let site = site::generate(assets, seed);
-            let yaml = site.to_yaml()?;
             match output {
-                Some(path) => std::fs::write(&path, yaml)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{yaml}"),
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    site.write_yaml(std::io::BufWriter::new(file))?;
+                }
+                None => site.write_yaml(std::io::BufWriter::new(std::io::stdout().lock()))?,
             }
             Ok(())
         }
