@@ -49,7 +49,7 @@ async fn events_alerts_and_the_workflow(backend: Backend) {
     let (status, page) = t.get("/api/events?module=access&limit=1000").await;
     assert_eq!(status, 200, "{page}");
     let access = sent.iter().filter(|e| e.module == Module::Access).count();
-    assert_eq!(items(&page).len(), access);
+    assert_eq!(items(&page).len(), access, "{page:#}");
     assert!(items(&page).iter().all(|e| e["module"] == "access"));
 
     let (_, page) = t.get("/api/events?zone=pharmacy&limit=1000").await;

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use safecare_bus::client::Qos;
 use safecare_bus::topics::{self, Topic};
-use safecare_bus::{
-    BrokerUrl, BusClient, BusError, ClientOptions, HealthReport, Incoming, Publish,
-};
+use safecare_bus::{BrokerUrl, BusClient, BusError, HealthReport};
 use safecare_core::{Alert, AlertStatus, Incident, SecurityEvent};
 use safecare_correlate::{Engine, RuleSet};
 use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreReader};
@@ -18,6 +16,7 @@ use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use ulid::Ulid;
 
+use crate::feeds::{Feeds, Received};
 use crate::ingest::{self, Decoded};
 use crate::metrics::Metrics;
 use crate::workflow::{self, Command, WorkflowError};
@@ -31,8 +30,11 @@ pub struct ExchangeConfig {
     pub recent_ids: usize,
     /// How long to wait for the broker at start.
     pub connect_timeout: Duration,
-    /// MQTT client id of the service.
+    /// MQTT client id of the service (further connections add `-1`, `-2`, ...).
     pub client_id: String,
+    /// Connections sharing the event subscription; each adds the broker's
+    /// in-flight window (events not yet stored) to the service's.
+    pub connections: usize,
 }
 
 impl Default for ExchangeConfig {
@@ -42,6 +44,7 @@ impl Default for ExchangeConfig {
             recent_ids: 100_000,
             connect_timeout: Duration::from_secs(10),
             client_id: "safecare-exchange".to_string(),
+            connections: 4,
         }
     }
 }
@@ -102,6 +105,7 @@ pub struct ExchangeHandle {
     commits: broadcast::Sender<Arc<CommitReport>>,
     health: Arc<RwLock<BTreeMap<String, HealthReport>>>,
     bus: BusClient,
+    connections: Arc<Vec<BusClient>>,
     stop: Arc<watch::Sender<bool>>,
 }
 
@@ -110,7 +114,9 @@ impl ExchangeHandle {
     /// broker hands it to the next exchange that takes over the session.
     pub async fn shutdown(&self) {
         self.stop.send_replace(true);
-        self.bus.shutdown().await;
+        for connection in self.connections.iter() {
+            connection.shutdown().await;
+        }
     }
 
     /// Carries out an operator action and returns what it changed.
@@ -174,14 +180,14 @@ pub async fn start(
     rules: RuleSet,
     config: ExchangeConfig,
 ) -> Result<ExchangeHandle, ExchangeError> {
-    let mut options = ClientOptions::new("exchange")
-        .subscribe(topics::ALL_EVENTS, Qos::AtLeastOnce)
-        .subscribe(topics::ALL_HEALTH, Qos::AtLeastOnce);
-    options.client_id = config.client_id.clone();
-    options.manual_acks = true;
-    options.inflight = u16::try_from(config.batch_max * 2).unwrap_or(u16::MAX);
-    options.incoming_capacity = config.batch_max * 4;
-    let (bus, incoming) = BusClient::connect(broker, options, config.connect_timeout).await?;
+    let incoming = Feeds::connect(
+        broker,
+        &config.client_id,
+        config.connections,
+        config.connect_timeout,
+    )
+    .await?;
+    let bus = incoming.primary().clone();
 
     let (requests, requests_rx) = mpsc::channel(64);
     let handle = ExchangeHandle {
@@ -192,6 +198,7 @@ pub async fn start(
         commits: broadcast::channel(16_384).0,
         health: Arc::default(),
         bus: bus.clone(),
+        connections: Arc::new(incoming.clients()),
         stop: Arc::new(watch::channel(false).0),
     };
     let writer = Writer {
@@ -212,7 +219,7 @@ pub async fn start(
 struct Writer {
     store: Store,
     engine: Engine,
-    incoming: Incoming,
+    incoming: Feeds,
     requests: mpsc::Receiver<Request>,
     handle: ExchangeHandle,
     /// Alerts a person acknowledged: correlation updates keep that status.
@@ -260,7 +267,7 @@ impl Writer {
     }
 
     /// Takes the first message and whatever else is already waiting, up to the batch size.
-    fn collect(&mut self, first: Publish) -> Vec<Publish> {
+    fn collect(&mut self, first: Received) -> Vec<Received> {
         let mut batch = vec![first];
         while batch.len() < self.batch_max {
             match self.incoming.try_recv() {
@@ -279,13 +286,13 @@ impl Writer {
         }
     }
 
-    async fn ingest(&mut self, publishes: Vec<Publish>) {
+    async fn ingest(&mut self, messages: Vec<Received>) {
         let started = Instant::now();
         let metrics = self.handle.metrics.clone();
 
         // 1. Decode: events, dead letters, and heartbeats of other modules.
         let mut batch = Batch::default();
-        for publish in &publishes {
+        for publish in messages.iter().map(|m| &m.publish) {
             if let Topic::Health(_) = topics::parse(&publish.topic) {
                 self.record_health(&publish.payload);
                 continue;
@@ -311,8 +318,8 @@ impl Writer {
         let Some(outcome) = self.commit(&mut batch).await else {
             return;
         };
-        for publish in &publishes {
-            let _ = self.handle.bus.ack(publish).await;
+        for message in &messages {
+            self.incoming.ack(message).await;
         }
 
         // 4. Tell the world.
