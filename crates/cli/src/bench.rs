@@ -42,6 +42,9 @@ pub struct PipelineArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/safecare_bench"
     )]
     pub postgres: String,
+    /// Connections of the exchange service on its shared subscription.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -129,6 +132,7 @@ async fn measure(
         .with_context(|| format!("cannot open {database}"))?;
     let config = ExchangeConfig {
         client_id: format!("safecare-bench-exchange-{}", Ulid::new()),
+        connections: args.connections,
         ..ExchangeConfig::default()
     };
     let exchange = safecare_exchange::start(store, broker, RuleSet::defaults(), config).await?;

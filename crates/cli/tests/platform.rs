@@ -273,6 +273,12 @@ async fn events_alerts_and_the_workflow(backend: Backend) {
         "{metrics}"
     );
     assert!(metrics.contains("safecare_pipeline_latency_seconds_count"));
+    let raised = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("safecare_alerts_raised_total "))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap();
+    assert_eq!(raised, alerts.len(), "every alert raised is counted once");
     let (_, openapi) = t.get("/api/openapi.json").await;
     for operation in safecare_web::openapi::OPERATIONS {
         assert!(

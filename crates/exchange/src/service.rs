@@ -44,7 +44,7 @@ impl Default for ExchangeConfig {
             recent_ids: 100_000,
             connect_timeout: Duration::from_secs(10),
             client_id: "safecare-exchange".to_string(),
-            connections: 4,
+            connections: 16,
         }
     }
 }
@@ -348,6 +348,7 @@ impl Writer {
     fn correlate(&mut self, events: &[SecurityEvent]) -> Vec<Alert> {
         let mut changed: HashMap<Ulid, Alert> = HashMap::new();
         let mut order = Vec::new();
+        let before = self.engine.stats();
         for event in events {
             for mut alert in self.engine.process(event) {
                 if self.acknowledged.contains(&alert.id) {
@@ -370,18 +371,14 @@ impl Writer {
         metrics
             .correlation_tracked_groups
             .store(stats.tracked_groups as u64, Ordering::Relaxed);
-        let mut alerts = Vec::with_capacity(order.len());
-        for id in order {
-            if let Some(alert) = changed.remove(&id) {
-                if alert.event_count <= 1 && alert.created == alert.updated {
-                    metrics.alerts_raised.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    metrics.alert_updates.fetch_add(1, Ordering::Relaxed);
-                }
-                alerts.push(alert);
-            }
-        }
-        alerts
+        let raised = stats.alerts_created - before.alerts_created;
+        let updated = stats.alerts_updated - before.alerts_updated;
+        metrics.alerts_raised.fetch_add(raised, Ordering::Relaxed);
+        metrics.alert_updates.fetch_add(updated, Ordering::Relaxed);
+        order
+            .into_iter()
+            .filter_map(|id| changed.remove(&id))
+            .collect()
     }
 
     /// Commits a batch, retrying while the store says it may work later.
