@@ -8,6 +8,7 @@
 pub mod broker;
 pub mod client;
 pub mod health;
+pub mod mosquitto;
 pub mod topics;
 pub mod url;
 

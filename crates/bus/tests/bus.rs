@@ -5,10 +5,11 @@
 //! running. A missing broker fails these tests: it is never skipped.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+
 use std::time::Duration;
 
 use safecare_bus::client::Qos;
+use safecare_bus::mosquitto::MosquittoProcess;
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions, EmbeddedBroker, HealthReport, topics};
 use safecare_core::{Module, SecurityEvent};
 
@@ -117,55 +118,6 @@ async fn an_unreachable_broker_is_a_clear_error() {
     );
 }
 
-/// A Mosquitto of the test's own, so that it can be stopped and started again.
-///
-/// It keeps sessions on disk, as a production broker does, so a persistent
-/// subscriber's session outlives the restart.
-struct OwnMosquitto {
-    child: Child,
-    port: u16,
-}
-
-impl OwnMosquitto {
-    fn start(port: u16, dir: &std::path::Path) -> OwnMosquitto {
-        let config = dir.join("mosquitto.conf");
-        let settings = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
-             persistence_location {}/\n",
-            dir.display()
-        );
-        std::fs::write(&config, settings).unwrap();
-        // Mosquitto drops root for its own user: let it write its session file here.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (Debian package mosquitto)");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        OwnMosquitto { child, port }
-    }
-}
-
-impl Drop for OwnMosquitto {
-    /// Stops it as an operator would (SIGTERM), so it saves its sessions.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn publishes_made_while_the_broker_is_away_arrive_when_it_is_back() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -174,8 +126,8 @@ async fn publishes_made_while_the_broker_is_away_arrive_when_it_is_back() {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let broker = OwnMosquitto::start(port, dir.path());
-    let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{}", broker.port)).unwrap();
+    let broker = MosquittoProcess::start(port, dir.path(), true).unwrap();
+    let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{}", port)).unwrap();
     let topic = topics::event("ot");
     let (_subscriber, mut incoming) = client(&url, "exchange", &[&topic]).await;
     let (publisher, _) = client(&url, "ot", &[]).await;
@@ -198,7 +150,7 @@ async fn publishes_made_while_the_broker_is_away_arrive_when_it_is_back() {
     let during = SecurityEvent::new(Module::Ot, "ot.modbus.unauthorized_write", 80, "during");
     publisher.publish_event(&during).await.unwrap();
 
-    let _broker = OwnMosquitto::start(port, dir.path());
+    let _broker = MosquittoProcess::start(port, dir.path(), true).unwrap();
     let arrived = loop {
         let publish = tokio::time::timeout(Duration::from_secs(15), incoming.recv())
             .await

@@ -8,12 +8,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use safecare_bus::client::Qos;
+use safecare_bus::mosquitto::MosquittoProcess;
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions, EmbeddedBroker};
 use safecare_core::{Module, SecurityEvent};
 use safecare_correlate::RuleSet;
@@ -88,7 +88,11 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
     );
 
     if args.with_mosquitto {
-        let mosquitto = BenchMosquitto::start(dir.path())?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mosquitto_dir = tempfile::tempdir()?;
+        let mosquitto = MosquittoProcess::start(port, mosquitto_dir.path(), false)?;
         let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{}", mosquitto.port))?;
         results.push(
             measure(
@@ -373,48 +377,5 @@ fn print_table(results: &[PipelineResult]) {
             r.fraction_of_ceiling,
             r.resident_mb_after
         );
-    }
-}
-
-/// A Mosquitto of the benchmark's own, with queues large enough for a burst.
-struct BenchMosquitto {
-    child: Child,
-    port: u16,
-}
-
-impl BenchMosquitto {
-    fn start(dir: &std::path::Path) -> Result<BenchMosquitto> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let config = dir.join("mosquitto.conf");
-        let settings = include_str!("../../../deploy/mosquitto.conf")
-            .replace(
-                "listener 1883 127.0.0.1",
-                &format!("listener {port} 127.0.0.1"),
-            )
-            .replace("persistence true", "persistence false");
-        std::fs::write(&config, settings)?;
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start mosquitto: install the Debian package mosquitto")?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(BenchMosquitto { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anyhow::bail!("mosquitto did not start listening on port {port}")
-    }
-}
-
-impl Drop for BenchMosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::Backend;
 use safecare_bus::BrokerUrl;
+use safecare_bus::mosquitto::MosquittoProcess;
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
 use safecare_core::{Module, SecurityEvent};
 use safecare_correlate::RuleSet;
@@ -72,52 +71,6 @@ async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     assert_eq!(counts.dead_letters, 0);
 }
 
-/// A Mosquitto of the test's own that keeps sessions on disk, as a production broker does.
-struct OwnMosquitto {
-    child: Child,
-}
-
-impl OwnMosquitto {
-    fn start(port: u16, dir: &std::path::Path) -> OwnMosquitto {
-        let config = dir.join("mosquitto.conf");
-        let settings = include_str!("../../../deploy/mosquitto.conf")
-            .replace(
-                "listener 1883 127.0.0.1",
-                &format!("listener {port} 127.0.0.1"),
-            )
-            .replace("/var/lib/mosquitto/", &format!("{}/", dir.display()));
-        std::fs::write(&config, settings).unwrap();
-        // Mosquitto drops root for its own user: let it write its session file here.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (Debian package mosquitto)");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        OwnMosquitto { child }
-    }
-}
-
-impl Drop for OwnMosquitto {
-    /// Stops it as an operator would (SIGTERM), so it saves its sessions.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_broker_that_goes_away_and_comes_back_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,7 +79,7 @@ async fn an_external_broker_that_goes_away_and_comes_back_loses_nothing() {
         .local_addr()
         .unwrap()
         .port();
-    let broker = OwnMosquitto::start(port, dir.path());
+    let broker = MosquittoProcess::start(port, dir.path(), true).unwrap();
     let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{port}")).unwrap();
     let database = format!("sqlite://{}", dir.path().join("safecare.db").display());
     let store_dir = tempfile::tempdir().unwrap();
@@ -154,7 +107,7 @@ async fn an_external_broker_that_goes_away_and_comes_back_loses_nothing() {
         bus.publish_event(&event).await.unwrap();
     }
 
-    let _broker = OwnMosquitto::start(port, dir.path());
+    let _broker = MosquittoProcess::start(port, dir.path(), true).unwrap();
     t.wait_for_events(100).await;
     let (_, health) = t.get("/api/health").await;
     assert_eq!(health["bus_connected"], true);
@@ -184,7 +137,7 @@ async fn a_full_database_holds_events_until_a_restart_with_room_stores_them_all(
         .local_addr()
         .unwrap()
         .port();
-    let _broker = OwnMosquitto::start(port, dir.path());
+    let _broker = MosquittoProcess::start(port, dir.path(), true).unwrap();
     let url = BrokerUrl::parse(&format!("mqtt://127.0.0.1:{port}")).unwrap();
     let database = format!("sqlite://{}", dir.path().join("safecare.db").display());
     let client_id = format!("safecare-exchange-full-{}", ulid::Ulid::new());
