@@ -432,7 +432,9 @@ async fn run_logs(output: DetectorOutput, command: safecare_logs::cli::LogsComma
         Some(url) => {
             let mut sink = BusSink::connect(url, "logs").await?;
             let (summary, sink) = tokio::task::spawn_blocking(move || {
-                let summary = safecare_logs::cli::run(command, &site, &mut sink);
+                let profiles = site_profiles(&site);
+                let summary =
+                    safecare_logs::cli::run_with_profiles(command, &site, &mut sink, profiles);
                 (summary, sink)
             })
             .await?;
@@ -443,13 +445,19 @@ async fn run_logs(output: DetectorOutput, command: safecare_logs::cli::LogsComma
         None => {
             tokio::task::spawn_blocking(move || {
                 let mut sink = PrintSink::new(Some(safecare_cli::output::Format::Jsonl));
-                safecare_logs::cli::run(command, &site, &mut sink)
+                let profiles = site_profiles(&site);
+                safecare_logs::cli::run_with_profiles(command, &site, &mut sink, profiles)
             })
             .await??
         }
     };
     eprintln!("{summary}");
     Ok(())
+}
+
+/// The device profiles of the site model, used unless `--profiles` names a file.
+fn site_profiles(site: &Site) -> safecare_logs::analytics::DeviceProfiles {
+    safecare_logs::analytics::DeviceProfiles::from_site(site, chrono::Utc::now())
 }
 
 fn load_site(path: Option<&std::path::Path>) -> Result<Site> {

@@ -173,3 +173,37 @@ async fn the_floor_plan_shows_the_zones_of_the_demo_hospital() {
     let (status, zone) = t.get("/api/zones/pharmacy").await;
     assert_eq!(status, 200, "{zone}");
 }
+
+#[test]
+fn device_profiles_come_from_the_site_model() {
+    // pharmacy-ws-1 is staffed 07:00-22:00 Europe/Brussels in the demo site.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("auth.log");
+    let lines = "\
+Dec  2 23:30:00 pharmacy-ws-1 sshd[4242]: Accepted password for n.jansen from 10.10.3.50 port 50022 ssh2
+Dec  2 12:30:00 pharmacy-ws-1 sshd[4243]: Accepted password for n.jansen from 10.10.3.50 port 50023 ssh2
+";
+    std::fs::write(&log, lines).unwrap();
+
+    let output = safecare(&["logs", "scan", log.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let off_hours: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "auth.logon_off_hours")
+        .collect();
+    assert_eq!(
+        off_hours.len(),
+        1,
+        "only the 00:30 local logon is off hours: {events:#?}"
+    );
+    assert_eq!(off_hours[0]["asset"], "pharmacy-ws-1");
+    assert_eq!(off_hours[0]["location"]["zone"], "pharmacy");
+}

@@ -134,6 +134,18 @@ pub fn run(
     site: &dyn AssetDirectory,
     sink: &mut dyn EventSink,
 ) -> anyhow::Result<LogsSummary> {
+    run_with_profiles(command, site, sink, DeviceProfiles::default())
+}
+
+/// Like [`run`], with the device profiles to use when `--profiles` is not given
+/// (the lead passes those of the site model: [`DeviceProfiles::from_site`]).
+pub fn run_with_profiles(
+    command: LogsCommand,
+    site: &dyn AssetDirectory,
+    sink: &mut dyn EventSink,
+    site_profiles: DeviceProfiles,
+) -> anyhow::Result<LogsSummary> {
+    let build_scanner = |detection: &DetectionOptions| build_scanner(detection, &site_profiles);
     match command {
         LogsCommand::Scan {
             paths,
@@ -253,7 +265,10 @@ fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-fn build_scanner(options: &DetectionOptions) -> anyhow::Result<Scanner> {
+fn build_scanner(
+    options: &DetectionOptions,
+    site_profiles: &DeviceProfiles,
+) -> anyhow::Result<Scanner> {
     let mut pipelines = Vec::new();
     for path in &options.pipelines {
         let pipeline = rsigma_eval::parse_pipeline_file(path)
@@ -263,7 +278,7 @@ fn build_scanner(options: &DetectionOptions) -> anyhow::Result<Scanner> {
     let rules = load_rules(&options.rules, &pipelines);
     let profiles = match &options.profiles {
         Some(path) => DeviceProfiles::load(path)?,
-        None => DeviceProfiles::default(),
+        None => site_profiles.clone(),
     };
     Ok(Scanner::new(rules, profiles))
 }

@@ -165,6 +165,46 @@ pub struct DeviceProfiles {
 }
 
 impl DeviceProfiles {
+    /// The profiles the site model gives its devices (`asset.profile`), for
+    /// every asset with a host name: auto-logon account, expected accounts, and
+    /// working hours from the named schedule.
+    ///
+    /// A schedule of several periods keeps its first one; schedules are local
+    /// time, converted with the site's time zone offset at `now` (a daylight
+    /// saving change needs a reload).
+    pub fn from_site(site: &safecare_core::site::Site, now: DateTime<Utc>) -> DeviceProfiles {
+        let model = site.model();
+        let offset = utc_offset_minutes(model.timezone.as_deref(), now);
+        let devices = model
+            .assets
+            .iter()
+            .filter_map(|asset| {
+                let profile = asset.profile.as_ref()?;
+                let host = asset.identities.hostname.clone()?;
+                let mut accounts = profile.accounts.clone();
+                accounts.extend(profile.auto_logon_account.iter().cloned());
+                let working_hours = profile
+                    .working_hours
+                    .as_deref()
+                    .and_then(|id| model.schedules.iter().find(|s| s.id == id))
+                    .and_then(|schedule| schedule.open.first())
+                    .and_then(working_hours_of);
+                Some(DeviceProfile {
+                    host,
+                    auto_logon: profile.auto_logon_account.is_some(),
+                    accounts,
+                    working_hours,
+                    utc_offset_minutes: offset,
+                    usb_storage_allowed: false,
+                })
+            })
+            .collect();
+        DeviceProfiles {
+            defaults: Defaults::default(),
+            devices,
+        }
+    }
+
     /// Parses profiles from YAML text; `path` only names the source in errors.
     pub fn from_yaml(text: &str, path: &str) -> Result<Self, ProfileError> {
         serde_yaml_ng::from_str(text).map_err(|err| ProfileError::Invalid {
@@ -259,5 +299,106 @@ mod tests {
         };
         assert!(night.contains(thursday_night));
         assert!(!night.contains(thursday_noon));
+    }
+}
+
+/// A site schedule period (`days: mon-fri`, `hours: "07:00-19:00"`) as working
+/// hours; `None` for a period that covers the whole day (no off-hours).
+fn working_hours_of(period: &safecare_core::site::Period) -> Option<WorkingHours> {
+    let (start, end) = period.hours.split_once('-')?;
+    let (start, end) = (start.trim().to_string(), end.trim().to_string());
+    if start == end || (start == "00:00" && end == "24:00") {
+        return None;
+    }
+    Some(WorkingHours {
+        start,
+        end,
+        days: expand_days(&period.days),
+    })
+}
+
+/// `mon-fri` -> [mon, tue, wed, thu, fri]; `sat,sun` as is; `daily` -> every day.
+fn expand_days(days: &str) -> Vec<String> {
+    const WEEK: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut out = Vec::new();
+    for part in days.split(',').map(str::trim) {
+        if part == "daily" {
+            return Vec::new();
+        }
+        match part.split_once('-') {
+            Some((from, to)) => {
+                let (Some(a), Some(b)) = (
+                    WEEK.iter().position(|d| *d == from),
+                    WEEK.iter().position(|d| *d == to),
+                ) else {
+                    continue;
+                };
+                let mut i = a;
+                loop {
+                    out.push(WEEK[i].to_string());
+                    if i == b {
+                        break;
+                    }
+                    i = (i + 1) % 7;
+                }
+            }
+            None => out.push(part.to_string()),
+        }
+    }
+    out
+}
+
+/// The time zone's offset from UTC at `now`, in minutes; 0 when unknown.
+fn utc_offset_minutes(timezone: Option<&str>, now: DateTime<Utc>) -> i32 {
+    use chrono::Offset;
+    let Some(tz) = timezone.and_then(|name| name.parse::<chrono_tz::Tz>().ok()) else {
+        return 0;
+    };
+    now.with_timezone(&tz).offset().fix().local_minus_utc() / 60
+}
+
+#[cfg(test)]
+mod site_profile_tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_site_gives_its_workstations_profiles() {
+        let site = safecare_core::site::Site::demo();
+        let now: DateTime<Utc> = "2026-12-03T12:00:00Z".parse().unwrap();
+        let profiles = DeviceProfiles::from_site(&site, now);
+
+        let pharmacy = profiles
+            .devices
+            .iter()
+            .find(|d| d.host == "pharmacy-ws-1")
+            .unwrap();
+        assert!(!pharmacy.auto_logon);
+        assert_eq!(pharmacy.accounts, ["n.jansen"]);
+        let hours = pharmacy
+            .working_hours
+            .as_ref()
+            .expect("pharmacy-staffed hours");
+        assert_eq!(
+            (hours.start.as_str(), hours.end.as_str()),
+            ("07:00", "22:00")
+        );
+
+        let radiology = profiles
+            .devices
+            .iter()
+            .find(|d| d.host == "radiology-ws-1")
+            .unwrap();
+        assert!(
+            radiology.auto_logon,
+            "reading workstations log on by themselves"
+        );
+        assert!(radiology.accounts.contains(&"rad-reading".to_string()));
+    }
+
+    #[test]
+    fn day_ranges_expand_and_daily_means_every_day() {
+        assert_eq!(expand_days("mon-fri"), ["mon", "tue", "wed", "thu", "fri"]);
+        assert_eq!(expand_days("fri-mon"), ["fri", "sat", "sun", "mon"]);
+        assert!(expand_days("daily").is_empty());
     }
 }
