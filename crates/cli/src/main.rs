@@ -8,9 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
-use safecare_cli::output::{BusSink, DetectorOutput, PrintFormat, PrintSink};
+use safecare_cli::output::{BusSink, DetectorOutput, Format, PrintFormat, PrintSink};
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
 use safecare_cli::{bench, demo, replay};
+use safecare_core::EventSink;
 use safecare_core::scenario::{Publication, Scenario};
 use safecare_core::site::{self, Site};
 use safecare_correlate::RuleSet;
@@ -79,6 +80,20 @@ enum Command {
         output: DetectorOutput,
         #[command(subcommand)]
         command: safecare_logs::cli::LogsCommand,
+    },
+    /// BMS/OT threat detection: Modbus/TCP and BACnet/IP from captures.
+    Ot {
+        #[command(flatten)]
+        output: DetectorOutput,
+        #[command(subcommand)]
+        command: safecare_ot::cli::OtCommand,
+    },
+    /// Advanced file analysis: DICOM inspection, polyglots, archives, hashes.
+    Files {
+        #[command(flatten)]
+        output: DetectorOutput,
+        #[command(subcommand)]
+        command: safecare_files::cli::FilesCommand,
     },
     /// The risk register: likelihood times impact, per asset and threat class.
     #[command(subcommand)]
@@ -230,6 +245,8 @@ async fn run(command: Command) -> Result<()> {
             command,
         } => run_net(output, print, command).await,
         Command::Logs { output, command } => run_logs(output, command).await,
+        Command::Ot { output, command } => run_ot(output, command).await,
+        Command::Files { output, command } => run_files(output, command).await,
         Command::Risk(command) => safecare_impact::cli::run(command),
         Command::Have(command) => safecare_hams::cli::run(command),
     }
@@ -396,17 +413,25 @@ fn rules_command(command: RulesCommand) -> Result<()> {
     }
 }
 
-async fn run_net(
+/// Runs a detector on a blocking thread, its events printed or published.
+///
+/// `detect` gets the site and the sink; its summary goes to stderr.
+async fn run_detector<S, F>(
     output: DetectorOutput,
-    print: PrintFormat,
-    command: safecare_net::NetCommand,
-) -> Result<()> {
+    format: Option<Format>,
+    module: &'static str,
+    detect: F,
+) -> Result<()>
+where
+    S: std::fmt::Display + Send + 'static,
+    F: FnOnce(&Site, &mut dyn EventSink) -> Result<S> + Send + 'static,
+{
     let site = load_site(output.site.as_deref())?;
     let summary = match &output.broker {
         Some(url) => {
-            let mut sink = BusSink::connect(url, "net").await?;
+            let mut sink = BusSink::connect(url, module).await?;
             let (summary, sink) = tokio::task::spawn_blocking(move || {
-                let summary = safecare_net::run(command, &site, &mut sink);
+                let summary = detect(&site, &mut sink);
                 (summary, sink)
             })
             .await?;
@@ -415,44 +440,48 @@ async fn run_net(
             summary?
         }
         None => {
-            tokio::task::spawn_blocking(move || {
-                let mut sink = PrintSink::new(print.format);
-                safecare_net::run(command, &site, &mut sink)
-            })
-            .await??
+            tokio::task::spawn_blocking(move || detect(&site, &mut PrintSink::new(format)))
+                .await??
         }
     };
     eprintln!("{summary}");
     Ok(())
 }
 
+async fn run_net(
+    output: DetectorOutput,
+    print: PrintFormat,
+    command: safecare_net::NetCommand,
+) -> Result<()> {
+    run_detector(output, print.format, "net", move |site, sink| {
+        safecare_net::run(command, site, sink)
+    })
+    .await
+}
+
 async fn run_logs(output: DetectorOutput, command: safecare_logs::cli::LogsCommand) -> Result<()> {
-    let site = load_site(output.site.as_deref())?;
-    let summary = match &output.broker {
-        Some(url) => {
-            let mut sink = BusSink::connect(url, "logs").await?;
-            let (summary, sink) = tokio::task::spawn_blocking(move || {
-                let profiles = site_profiles(&site);
-                let summary =
-                    safecare_logs::cli::run_with_profiles(command, &site, &mut sink, profiles);
-                (summary, sink)
-            })
-            .await?;
-            eprintln!("{} events published to {url}", sink.published);
-            sink.finish().await;
-            summary?
-        }
-        None => {
-            tokio::task::spawn_blocking(move || {
-                let mut sink = PrintSink::new(Some(safecare_cli::output::Format::Jsonl));
-                let profiles = site_profiles(&site);
-                safecare_logs::cli::run_with_profiles(command, &site, &mut sink, profiles)
-            })
-            .await??
-        }
-    };
-    eprintln!("{summary}");
-    Ok(())
+    run_detector(output, Some(Format::Jsonl), "logs", move |site, sink| {
+        safecare_logs::cli::run_with_profiles(command, site, sink, site_profiles(site))
+    })
+    .await
+}
+
+async fn run_ot(output: DetectorOutput, command: safecare_ot::cli::OtCommand) -> Result<()> {
+    run_detector(output, Some(Format::Jsonl), "ot", move |site, sink| {
+        safecare_ot::cli::run_with_site(command, site, Some(site), sink)
+    })
+    .await
+}
+
+async fn run_files(
+    output: DetectorOutput,
+    command: safecare_files::cli::FilesCommand,
+) -> Result<()> {
+    // Verdict lines go to stdout; events to the broker, or nowhere without one.
+    run_detector(output, Some(Format::Jsonl), "files", move |site, sink| {
+        safecare_files::cli::run(command, site, sink)
+    })
+    .await
 }
 
 /// The device profiles of the site model, used unless `--profiles` names a file.

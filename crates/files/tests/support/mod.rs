@@ -1,0 +1,101 @@
+//! Builders for test files: real samples turned malicious, and synthetic Part 10 files.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// A real pydicom sample, read from shared/data.
+pub fn sample(name: &str) -> Vec<u8> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/dicom/pydicom"
+    );
+    std::fs::read(PathBuf::from(dir).join(name)).expect("the pydicom samples are in shared/data")
+}
+
+/// `dicom` with `header` written over the start of its 128-byte preamble.
+pub fn with_preamble(mut dicom: Vec<u8>, header: &[u8]) -> Vec<u8> {
+    assert_eq!(&dicom[128..132], b"DICM", "not a Part 10 file");
+    dicom[..header.len()].copy_from_slice(header);
+    dicom
+}
+
+/// The first bytes of a PE file: 'MZ', DOS stub fields, e_lfanew.
+pub fn pe_header() -> Vec<u8> {
+    let mut pe = vec![0u8; 128];
+    pe[..2].copy_from_slice(b"MZ");
+    pe[2..4].copy_from_slice(&[0x90, 0x00]);
+    pe[0x3c] = 0x80;
+    pe
+}
+
+/// The first bytes of a 64-bit little endian ELF executable.
+pub fn elf_header() -> Vec<u8> {
+    let mut elf = vec![0u8; 64];
+    elf[..4].copy_from_slice(b"\x7fELF");
+    elf[4] = 2; // 64-bit
+    elf[5] = 1; // little endian
+    elf[6] = 1; // version
+    elf[16] = 2; // ET_EXEC
+    elf
+}
+
+/// A local file header of a ZIP, as polyglot tools put in the preamble.
+pub fn zip_header() -> Vec<u8> {
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    zip.resize(30, 0);
+    zip
+}
+
+/// One explicit VR little endian element with a 16-bit length.
+pub fn short_element(group: u16, element: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&group.to_le_bytes());
+    out.extend_from_slice(&element.to_le_bytes());
+    out.extend_from_slice(vr);
+    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// One explicit VR little endian element with a 32-bit length (OB, SQ, UT ...).
+pub fn long_element(group: u16, element: u16, vr: &[u8; 2], length: u32, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&group.to_le_bytes());
+    out.extend_from_slice(&element.to_le_bytes());
+    out.extend_from_slice(vr);
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// An item or delimiter tag (FFFE,xxxx) with its length.
+pub fn item_tag(element: u16, length: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xFFFEu16.to_le_bytes());
+    out.extend_from_slice(&element.to_le_bytes());
+    out.extend_from_slice(&length.to_le_bytes());
+    out
+}
+
+/// A Part 10 file: zero preamble, 'DICM', a meta group naming explicit VR little endian, then `dataset`.
+pub fn part10(dataset: &[u8]) -> Vec<u8> {
+    let uid = b"1.2.840.10008.1.2.1\0";
+    let syntax = short_element(0x0002, 0x0010, b"UI", uid);
+    let length = short_element(0x0002, 0x0000, b"UL", &(syntax.len() as u32).to_le_bytes());
+
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    out.extend_from_slice(&length);
+    out.extend_from_slice(&syntax);
+    out.extend_from_slice(dataset);
+    out
+}
+
+/// A small valid dataset: SOP class and a modality.
+pub fn small_dataset() -> Vec<u8> {
+    let mut out = short_element(0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.7\0");
+    out.extend(short_element(0x0008, 0x0060, b"CS", b"OT"));
+    out
+}

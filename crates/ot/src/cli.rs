@@ -1,0 +1,276 @@
+//! The `safecare ot` command line: scan and learn.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use safecare_capture::{CaptureReader, Engine, EngineConfig, EngineStats};
+use safecare_core::site::Site;
+use safecare_core::{AssetDirectory, EventSink};
+use serde::Serialize;
+
+use crate::baseline::Baseline;
+use crate::detect::{DetectConfig, Detector};
+use crate::sensor::{Observation, OtSensor, SensorStats};
+
+/// Read errors logged per file; the rest are counted only.
+const LOGGED_ERRORS_PER_FILE: u64 = 20;
+
+/// BMS threat detection: Modbus/TCP and BACnet/IP.
+#[derive(Debug, Clone, Subcommand)]
+pub enum OtCommand {
+    /// Decode Modbus/TCP (port 502) and BACnet/IP (UDP 47808) in captures and report
+    /// what the detections find.
+    ///
+    /// Files are read in order as one capture. Without --baseline only the checks
+    /// that need no learning run: diagnostics and identification functions,
+    /// ReinitializeDevice, DeviceCommunicationControl, AtomicWriteFile, sweeps,
+    /// exception storms, malformed frames, setpoints outside the site's safe bounds
+    /// and traffic crossing site networks.
+    ///
+    /// Examples:
+    ///   safecare ot scan bms.pcap
+    ///   safecare ot scan --baseline baseline.json --transactions monday.pcap
+    #[command(verbatim_doc_comment)]
+    Scan {
+        /// Capture files (pcap or pcapng), read in order.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Also print every decoded transaction as a JSON line on stdout.
+        #[arg(long)]
+        transactions: bool,
+        /// Allowlist written by `safecare ot learn`.
+        #[arg(long, value_name = "BASELINE.json")]
+        baseline: Option<PathBuf>,
+        /// Engineering value of one raw Modbus register step, for bound checks.
+        #[arg(long, default_value_t = 0.1)]
+        modbus_scale: f64,
+    },
+
+    /// Learn which hosts talk to which units and devices, with which function codes
+    /// or services and which written values, from captures of normal traffic.
+    ///
+    /// Examples:
+    ///   safecare ot learn week1.pcap week2.pcap -o baseline.json
+    #[command(verbatim_doc_comment)]
+    Learn {
+        /// Baseline captures of normal traffic.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Where to write the baseline (JSON).
+        #[arg(short = 'o', long, value_name = "BASELINE.json")]
+        output: PathBuf,
+    },
+}
+
+/// What a `safecare ot` run did, printed by the caller on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OtSummary {
+    /// Packets read.
+    pub packets: u64,
+    /// Modbus frames decoded.
+    pub modbus_frames: u64,
+    /// BACnet/IP messages decoded.
+    pub bacnet_messages: u64,
+    /// Transactions decoded.
+    pub transactions: u64,
+    /// Modbus frames and BACnet datagrams that did not parse.
+    pub malformed: u64,
+    /// Events raised.
+    pub events: u64,
+    /// Packets that could not be decoded below the application layer.
+    pub undecodable: u64,
+    /// Capture records that could not be read.
+    pub read_errors: u64,
+}
+
+impl fmt::Display for OtSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} packets, {} Modbus frames, {} BACnet messages, {} transactions, {} malformed, \
+             {} events, {} undecodable, {} read errors",
+            self.packets,
+            self.modbus_frames,
+            self.bacnet_messages,
+            self.transactions,
+            self.malformed,
+            self.events,
+            self.undecodable,
+            self.read_errors
+        )
+    }
+}
+
+impl OtSummary {
+    fn new(engine: &EngineStats, sensor: &SensorStats, events: u64) -> Self {
+        OtSummary {
+            packets: engine.packets,
+            modbus_frames: sensor.modbus_frames,
+            bacnet_messages: sensor.bacnet_messages,
+            transactions: sensor.transactions,
+            malformed: sensor.modbus_errors + sensor.bacnet_errors,
+            events,
+            undecodable: engine.undecodable,
+            read_errors: engine.read_errors,
+        }
+    }
+}
+
+/// Runs one `safecare ot` command without the site model's BMS points.
+pub fn run(
+    command: OtCommand,
+    site: &dyn AssetDirectory,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<OtSummary> {
+    run_with_site(command, site, None, sink)
+}
+
+/// Runs one `safecare ot` command: assets named through `directory`, setpoints checked
+/// against `site`'s BMS points and networks when given, events sent to `sink`,
+/// transactions (with `--transactions`) printed on stdout.
+pub fn run_with_site(
+    command: OtCommand,
+    directory: &dyn AssetDirectory,
+    site: Option<&Site>,
+    sink: &mut dyn EventSink,
+) -> anyhow::Result<OtSummary> {
+    match command {
+        OtCommand::Scan {
+            files,
+            transactions,
+            baseline,
+            modbus_scale,
+        } => {
+            let baseline = baseline.map(|p| Baseline::load(&p)).transpose()?;
+            let config = DetectConfig {
+                baseline,
+                modbus_scale,
+                ..DetectConfig::default()
+            };
+            let mut detector = Detector::new(directory, site, config);
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let mut print = |o: &Observation| print_transaction(o, transactions, &mut out);
+            run_scan(&files, &mut detector, sink, &mut print)
+        }
+        OtCommand::Learn { files, output } => run_learn(&files, &output),
+    }
+}
+
+fn print_transaction(o: &Observation, wanted: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let (true, Observation::Transaction(t)) = (wanted, o) {
+        serde_json::to_writer(&mut *out, t)?;
+        out.write_all(b"\n")
+            .context("could not write a transaction to stdout")?;
+    }
+    Ok(())
+}
+
+/// Scans captures: every observation goes to the detector and to `each`, every
+/// event to `sink`.
+pub fn run_scan(
+    files: &[PathBuf],
+    detector: &mut Detector<'_>,
+    sink: &mut dyn EventSink,
+    each: &mut dyn FnMut(&Observation) -> anyhow::Result<()>,
+) -> anyhow::Result<OtSummary> {
+    let mut events = 0u64;
+    let mut handle = |o: Observation| -> anyhow::Result<()> {
+        each(&o)?;
+        detector.observe(&o);
+        for event in detector.drain_events() {
+            events += 1;
+            sink.emit(event)
+                .context("could not hand an event to its destination (is the broker still up?)")?;
+        }
+        Ok(())
+    };
+    let (engine, sensor) = scan_files(files, &mut handle)?;
+    Ok(OtSummary::new(&engine, &sensor, events))
+}
+
+/// Learns a baseline from captures and writes it.
+pub fn run_learn(files: &[PathBuf], output: &Path) -> anyhow::Result<OtSummary> {
+    let mut baseline = Baseline::default();
+    let mut learn = |o: Observation| -> anyhow::Result<()> {
+        if let Observation::Transaction(t) = o {
+            baseline.learn(&t);
+        }
+        Ok(())
+    };
+    let (engine, sensor) = scan_files(files, &mut learn)?;
+    baseline.save(output)?;
+    tracing::info!(
+        units = baseline.modbus.len(),
+        devices = baseline.bacnet.len(),
+        output = %output.display(),
+        "OT baseline written"
+    );
+    Ok(OtSummary::new(&engine, &sensor, 0))
+}
+
+/// Reads capture files in order through one engine and sensor, handing each
+/// observation to `each`; returns the final counters.
+pub fn scan_files(
+    files: &[PathBuf],
+    each: &mut dyn FnMut(Observation) -> anyhow::Result<()>,
+) -> anyhow::Result<(EngineStats, SensorStats)> {
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut sensor = OtSensor::new();
+    let mut opened = 0;
+    for path in files {
+        match CaptureReader::open(path) {
+            Ok(mut reader) => {
+                opened += 1;
+                tracing::info!(file = %path.display(), "scanning capture");
+                scan_reader(path, &mut reader, &mut engine, &mut sensor, each)?;
+            }
+            Err(err) => tracing::error!("could not open capture {}: {err}", path.display()),
+        }
+    }
+    engine.finish(&mut sensor);
+    for o in sensor.drain() {
+        each(o)?;
+    }
+    if opened == 0 {
+        anyhow::bail!(
+            "none of the {} capture files could be read; see the errors above",
+            files.len()
+        );
+    }
+    Ok((engine.stats(), sensor.stats()))
+}
+
+/// Runs one capture through `engine` and `sensor`, handing observations to `each`.
+pub fn scan_reader<R: Read>(
+    path: &Path,
+    reader: &mut CaptureReader<R>,
+    engine: &mut Engine,
+    sensor: &mut OtSensor,
+    each: &mut dyn FnMut(Observation) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut errors = 0u64;
+    loop {
+        match reader.next_packet() {
+            Ok(Some(raw)) => engine.process(&raw, sensor),
+            Ok(None) => break,
+            Err(err) => {
+                errors += 1;
+                engine.count_read_error();
+                if errors <= LOGGED_ERRORS_PER_FILE {
+                    tracing::warn!(file = %path.display(), "{err}");
+                }
+                if !err.is_recoverable() {
+                    break;
+                }
+            }
+        }
+        for o in sensor.drain() {
+            each(o)?;
+        }
+    }
+    Ok(())
+}
