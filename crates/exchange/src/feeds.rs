@@ -8,13 +8,19 @@
 use std::time::Duration;
 
 use safecare_bus::client::Qos;
+use safecare_bus::topics::Topic;
 use safecare_bus::{BrokerUrl, BusClient, BusError, ClientOptions, Incoming, Publish, topics};
 use tokio::sync::mpsc;
 
-/// A message and the connection that must acknowledge it.
+use crate::ingest::{self, Decoded};
+
+/// A message, the connection that must acknowledge it, and what it decoded to.
 pub(crate) struct Received {
     pub connection: usize,
     pub publish: Publish,
+    /// `None` for heartbeats; events are decoded here, on the connection's
+    /// task, so the writer task only stores and correlates.
+    pub decoded: Option<Decoded>,
 }
 
 pub(crate) struct Feeds {
@@ -91,13 +97,16 @@ impl Feeds {
 
 async fn forward(connection: usize, mut incoming: Incoming, tx: mpsc::UnboundedSender<Received>) {
     while let Some(publish) = incoming.recv().await {
-        if tx
-            .send(Received {
-                connection,
-                publish,
-            })
-            .is_err()
-        {
+        let decoded = match topics::parse(&publish.topic) {
+            Topic::Health(_) => None,
+            _ => Some(ingest::decode(&publish.topic, &publish.payload)),
+        };
+        let received = Received {
+            connection,
+            publish,
+            decoded,
+        };
+        if tx.send(received).is_err() {
             break;
         }
     }

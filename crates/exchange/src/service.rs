@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use safecare_bus::client::Qos;
-use safecare_bus::topics::{self, Topic};
+use safecare_bus::topics;
 use safecare_bus::{BrokerUrl, BusClient, BusError, HealthReport};
 use safecare_core::{Alert, AlertStatus, Incident, SecurityEvent};
 use safecare_correlate::{Engine, RuleSet};
@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use ulid::Ulid;
 
 use crate::feeds::{Feeds, Received};
-use crate::ingest::{self, Decoded};
+use crate::ingest::Decoded;
 use crate::metrics::Metrics;
 use crate::workflow::{self, Command, WorkflowError};
 
@@ -286,19 +286,19 @@ impl Writer {
         }
     }
 
-    async fn ingest(&mut self, messages: Vec<Received>) {
+    async fn ingest(&mut self, mut messages: Vec<Received>) {
         let started = Instant::now();
         let metrics = self.handle.metrics.clone();
 
         // 1. Decode: events, dead letters, and heartbeats of other modules.
         let mut batch = Batch::default();
-        for publish in messages.iter().map(|m| &m.publish) {
-            if let Topic::Health(_) = topics::parse(&publish.topic) {
-                self.record_health(&publish.payload);
+        for message in &mut messages {
+            let Some(decoded) = message.decoded.take() else {
+                self.record_health(&message.publish.payload);
                 continue;
-            }
+            };
             metrics.messages_received.fetch_add(1, Ordering::Relaxed);
-            match ingest::decode(&publish.topic, &publish.payload) {
+            match decoded {
                 Decoded::Event(event) => batch.events.push(event),
                 Decoded::Rejected(letter) => {
                     metrics.dead_letter(&letter.module, &letter.reason_code);
