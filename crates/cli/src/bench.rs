@@ -42,7 +42,8 @@ pub struct PipelineArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/safecare_bench"
     )]
     pub postgres: String,
-    /// Connections of the exchange service on its shared subscription.
+    /// Connections of the exchange service on its shared subscription, with the
+    /// embedded broker (an external broker gets one, as `safecare up` does).
     #[arg(long, default_value_t = 16)]
     pub connections: usize,
     /// Print the results as JSON.
@@ -83,6 +84,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
             &sqlite,
             &payloads,
             &args,
+            args.connections,
         )
         .await?,
     );
@@ -101,6 +103,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
                 &args.postgres,
                 &payloads,
                 &args,
+                1,
             )
             .await?,
         );
@@ -120,6 +123,7 @@ async fn measure(
     database: &str,
     payloads: &[(Ulid, Vec<u8>)],
     args: &PipelineArgs,
+    connections: usize,
 ) -> Result<PipelineResult> {
     eprintln!(
         "{name}: measuring the broker ceiling with {} events",
@@ -136,7 +140,7 @@ async fn measure(
         .with_context(|| format!("cannot open {database}"))?;
     let config = ExchangeConfig {
         client_id: format!("safecare-bench-exchange-{}", Ulid::new()),
-        connections: args.connections,
+        connections,
         ..ExchangeConfig::default()
     };
     let exchange = safecare_exchange::start(store, broker, RuleSet::defaults(), config).await?;

@@ -96,8 +96,18 @@ impl Platform {
         let store = Store::open_with(&config.database, config.store)
             .await
             .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
+        // Several connections on a shared subscription only pay off on the
+        // embedded broker (rumqttd allows 100 messages in flight each); an
+        // external broker is given a large in-flight window instead
+        // (deploy/mosquitto.conf), and Mosquitto 2.0 does not restore shared
+        // subscriptions from its persistence file after a restart.
+        let connections = match &embedded_broker {
+            Some(_) => config.exchange.connections,
+            None => 1,
+        };
         let exchange_config = ExchangeConfig {
             client_id: format!("{}-exchange", config.instance),
+            connections,
             ..config.exchange
         };
         let exchange =
