@@ -10,6 +10,7 @@ pub mod audit;
 pub mod directory;
 pub mod event;
 pub mod incident;
+pub mod markup;
 pub mod scenario;
 pub mod schema;
 pub mod sink;

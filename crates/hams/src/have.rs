@@ -245,20 +245,7 @@ impl Xml {
 
 /// Escapes element text: `&`, `<`, `>`, quotes, and drops characters XML 1.0 forbids.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    safecare_core::markup::escape(text)
 }
 
 #[cfg(test)]
@@ -269,7 +256,7 @@ mod tests {
     fn escaping_keeps_xml_well_formed() {
         assert_eq!(
             escape("A&B <x> \"q\" 'a'"),
-            "A&amp;B &lt;x&gt; &quot;q&quot; &apos;a&apos;"
+            "A&amp;B &lt;x&gt; &quot;q&quot; &#39;a&#39;"
         );
         assert_eq!(escape("bell\u{7}tab\t"), "belltab\t");
     }

@@ -484,18 +484,7 @@ fn csv_field(text: &str) -> String {
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    safecare_core::markup::escape(text)
 }
 
 #[cfg(test)]

@@ -106,8 +106,5 @@ async fn status_page(State(state): State<AppState>) -> Html<String> {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    safecare_core::markup::escape(text)
 }
