@@ -15,6 +15,7 @@ use chrono::Utc;
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
 use safecare_core::{Alert, AlertDomain, CapSeverity, Incident, IncidentType};
 use safecare_exchange::Command;
+use safecare_impact::ImpactAssessment;
 use safecare_store::AlertFilter;
 use serde::Serialize;
 use ulid::Ulid;
@@ -65,6 +66,8 @@ pub struct ScenarioReport {
     pub expected_events: usize,
     pub alerts: Vec<Alert>,
     pub incidents: Vec<Incident>,
+    /// What each incident takes away: impacted services, capacity left, when.
+    pub impacts: Vec<ImpactAssessment>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +128,7 @@ pub async fn run(
         let alerts = new_alerts(&platform, &mut seen_alerts).await?;
         let incidents = stand_in_operator(&platform, &alerts).await?;
         let alerts = refreshed(&platform, &alerts).await?;
+        let impacts = impacts_of(&platform, &incidents).await;
         reports.push(ScenarioReport {
             name: scenario.name.clone(),
             description: scenario.description.clone(),
@@ -133,6 +137,7 @@ pub async fn run(
             expected_events: sent.expected_events,
             alerts,
             incidents,
+            impacts,
         });
     }
     bus.shutdown().await;
@@ -172,6 +177,21 @@ async fn new_alerts(platform: &Platform, seen: &mut HashSet<Ulid>) -> Result<Vec
     }
     alerts.sort_by_key(|a| (a.first_seen, a.id));
     Ok(alerts)
+}
+
+/// The impact service's assessments of these incidents, waiting briefly for each.
+async fn impacts_of(platform: &Platform, incidents: &[Incident]) -> Vec<ImpactAssessment> {
+    let mut impacts = Vec::new();
+    for incident in incidents {
+        for _ in 0..100 {
+            if let Some(assessment) = platform.impact.assessment(incident.id) {
+                impacts.push(assessment);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    impacts
 }
 
 /// Confirms what a cautious operator would confirm; acknowledges the rest.
@@ -265,6 +285,19 @@ pub fn render_text(report: &DemoReport) -> String {
                 incident.assets.join(", "),
                 incident.zones.join(", "),
             );
+            let impact = scenario.impacts.iter().find(|i| i.incident == incident.id);
+            for service in impact.map(|i| i.services.as_slice()).unwrap_or_default() {
+                let _ = writeln!(
+                    out,
+                    "      -> {} ({}): {:.0} % of capacity left, from +{}",
+                    service.name,
+                    service.service,
+                    service.capacity * 100.0,
+                    safecare_core::scenario::format_duration(Duration::from_secs(
+                        service.time_to_impact_s
+                    )),
+                );
+            }
         }
         let _ = writeln!(out);
     }
