@@ -163,3 +163,42 @@ async fn publishes_made_while_the_broker_is_away_arrive_when_it_is_back() {
     };
     assert_eq!(arrived.summary, "during");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_that_dies_is_reported_down_by_its_last_will() {
+    let url = embedded();
+    let module = format!("doomed{}", std::process::id());
+
+    // The module runs on a runtime of its own, which is then dropped: its
+    // socket closes without a DISCONNECT, as when the process is killed.
+    let (doomed_url, doomed_module) = (url.clone(), module.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let mut options = ClientOptions::new(&doomed_module);
+            options.client_id = format!("test-{doomed_module}");
+            let (client, _) = BusClient::connect(&doomed_url, options, Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert!(client.is_connected());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
+        drop(runtime);
+    })
+    .join()
+    .unwrap();
+
+    let (_watcher, mut incoming) = client(&url, "watcher", &[&topics::health(&module)]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let publish = tokio::time::timeout_at(deadline, incoming.recv())
+            .await
+            .expect("the last will arrives")
+            .unwrap();
+        let report: HealthReport = serde_json::from_slice(&publish.payload).unwrap();
+        if report.status == safecare_bus::HealthStatus::Down {
+            assert_eq!(report.module, module);
+            break;
+        }
+    }
+}
