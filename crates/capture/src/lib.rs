@@ -13,6 +13,8 @@
 //! 5. [`reassembly`]: ordered per-direction TCP stream bytes, with a memory cap.
 //! 6. [`engine`]: ties them together and reports to a [`engine::Handler`].
 //!
+//! [`live`] reads frames from a network interface instead of a file (Linux AF_PACKET).
+//!
 //! [`synth`] and [`writer`] build captures in tests, so every sensor can test itself on
 //! traffic it generates.
 
@@ -20,6 +22,7 @@ pub mod decode;
 pub mod defrag;
 pub mod engine;
 pub mod flow;
+pub mod live;
 pub mod reader;
 pub mod reassembly;
 pub mod synth;

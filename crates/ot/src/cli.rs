@@ -1,4 +1,4 @@
-//! The `safecare ot` command line: scan and learn.
+//! The `safecare ot` command line: scan, learn and live.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::detect::{DetectConfig, Detector};
-use crate::sensor::{Observation, OtSensor, SensorStats};
+use crate::live::{self, LiveArgs, PortArgs};
+use crate::sensor::{Observation, OtSensor, SensorConfig, SensorStats};
 
 /// Read errors logged per file; the rest are counted only.
 const LOGGED_ERRORS_PER_FILE: u64 = 20;
@@ -47,6 +48,8 @@ pub enum OtCommand {
         /// Engineering value of one raw Modbus register step, for bound checks.
         #[arg(long, default_value_t = 0.1)]
         modbus_scale: f64,
+        #[command(flatten)]
+        ports: PortArgs,
     },
 
     /// Learn which hosts talk to which units and devices, with which function codes
@@ -62,7 +65,24 @@ pub enum OtCommand {
         /// Where to write the baseline (JSON).
         #[arg(short = 'o', long, value_name = "BASELINE.json")]
         output: PathBuf,
+        #[command(flatten)]
+        ports: PortArgs,
     },
+
+    /// Decode Modbus/TCP and BACnet/IP live from a network interface and report what
+    /// the detections find (Linux, root or CAP_NET_RAW).
+    ///
+    /// Uses an AF_PACKET socket: no libpcap needed. Runs until Ctrl-C, --count
+    /// packets or --duration seconds; frames received before Ctrl-C are still
+    /// decoded and open connections are ended and reported on exit. Events go to
+    /// the broker with --broker.
+    ///
+    /// Examples:
+    ///   sudo safecare ot live -i eth1
+    ///   safecare ot live -i eth1 --baseline baseline.json --transactions
+    ///   safecare ot live -i lo --modbus-port 5020 --bacnet-port 47809 --duration 60
+    #[command(verbatim_doc_comment)]
+    Live(LiveArgs),
 }
 
 /// What a `safecare ot` run did, printed by the caller on stderr.
@@ -143,21 +163,39 @@ pub fn run_with_site(
             transactions,
             baseline,
             modbus_scale,
+            ports,
         } => {
-            let baseline = baseline.map(|p| Baseline::load(&p)).transpose()?;
-            let config = DetectConfig {
-                baseline,
-                modbus_scale,
-                ..DetectConfig::default()
-            };
-            let mut detector = Detector::new(directory, site, config);
+            let mut detector =
+                Detector::new(directory, site, detect_config(baseline, modbus_scale)?);
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             let mut print = |o: &Observation| print_transaction(o, transactions, &mut out);
-            run_scan(&files, &mut detector, sink, &mut print)
+            let config = ports.sensor_config();
+            run_scan(&files, config, &mut detector, sink, &mut print)
         }
-        OtCommand::Learn { files, output } => run_learn(&files, &output),
+        OtCommand::Learn {
+            files,
+            output,
+            ports,
+        } => run_learn(&files, ports.sensor_config(), &output),
+        OtCommand::Live(args) => {
+            let config = detect_config(args.baseline.clone(), args.modbus_scale)?;
+            let mut detector = Detector::new(directory, site, config);
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let mut print = |o: &Observation| print_transaction(o, args.transactions, &mut out);
+            run_live(&args, &mut detector, sink, &mut print)
+        }
     }
+}
+
+fn detect_config(baseline: Option<PathBuf>, modbus_scale: f64) -> anyhow::Result<DetectConfig> {
+    let baseline = baseline.map(|p| Baseline::load(&p)).transpose()?;
+    Ok(DetectConfig {
+        baseline,
+        modbus_scale,
+        ..DetectConfig::default()
+    })
 }
 
 fn print_transaction(o: &Observation, wanted: bool, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -173,27 +211,56 @@ fn print_transaction(o: &Observation, wanted: bool, out: &mut dyn Write) -> anyh
 /// event to `sink`.
 pub fn run_scan(
     files: &[PathBuf],
+    config: SensorConfig,
     detector: &mut Detector<'_>,
     sink: &mut dyn EventSink,
     each: &mut dyn FnMut(&Observation) -> anyhow::Result<()>,
 ) -> anyhow::Result<OtSummary> {
     let mut events = 0u64;
-    let mut handle = |o: Observation| -> anyhow::Result<()> {
-        each(&o)?;
-        detector.observe(&o);
-        for event in detector.drain_events() {
-            events += 1;
-            sink.emit(event)
-                .context("could not hand an event to its destination (is the broker still up?)")?;
-        }
-        Ok(())
-    };
-    let (engine, sensor) = scan_files(files, &mut handle)?;
+    let mut handle = |o: Observation| detect(o, detector, sink, each, &mut events);
+    let (engine, sensor) = scan_files_with(files, config, &mut handle)?;
     Ok(OtSummary::new(&engine, &sensor, events))
 }
 
+/// Captures live as `args` say until Ctrl-C or a limit: every observation goes to the
+/// detector and to `each`, every event to `sink`.
+pub fn run_live(
+    args: &LiveArgs,
+    detector: &mut Detector<'_>,
+    sink: &mut dyn EventSink,
+    each: &mut dyn FnMut(&Observation) -> anyhow::Result<()>,
+) -> anyhow::Result<OtSummary> {
+    let mut events = 0u64;
+    let mut handle = |o: Observation| detect(o, detector, sink, each, &mut events);
+    let (engine, sensor) = live::capture_interface(args, &mut handle)?;
+    Ok(OtSummary::new(&engine, &sensor, events))
+}
+
+/// Hands one observation to `each` and the detector, and the events it raises to
+/// `sink`, counting them in `events`.
+fn detect(
+    observation: Observation,
+    detector: &mut Detector<'_>,
+    sink: &mut dyn EventSink,
+    each: &mut dyn FnMut(&Observation) -> anyhow::Result<()>,
+    events: &mut u64,
+) -> anyhow::Result<()> {
+    each(&observation)?;
+    detector.observe(&observation);
+    for event in detector.drain_events() {
+        *events += 1;
+        sink.emit(event)
+            .context("could not hand an event to its destination (is the broker still up?)")?;
+    }
+    Ok(())
+}
+
 /// Learns a baseline from captures and writes it.
-pub fn run_learn(files: &[PathBuf], output: &Path) -> anyhow::Result<OtSummary> {
+pub fn run_learn(
+    files: &[PathBuf],
+    config: SensorConfig,
+    output: &Path,
+) -> anyhow::Result<OtSummary> {
     let mut baseline = Baseline::default();
     let mut learn = |o: Observation| -> anyhow::Result<()> {
         if let Observation::Transaction(t) = o {
@@ -201,7 +268,7 @@ pub fn run_learn(files: &[PathBuf], output: &Path) -> anyhow::Result<OtSummary> 
         }
         Ok(())
     };
-    let (engine, sensor) = scan_files(files, &mut learn)?;
+    let (engine, sensor) = scan_files_with(files, config, &mut learn)?;
     baseline.save(output)?;
     tracing::info!(
         units = baseline.modbus.len(),
@@ -212,14 +279,23 @@ pub fn run_learn(files: &[PathBuf], output: &Path) -> anyhow::Result<OtSummary> 
     Ok(OtSummary::new(&engine, &sensor, 0))
 }
 
-/// Reads capture files in order through one engine and sensor, handing each
-/// observation to `each`; returns the final counters.
+/// Reads capture files in order through one engine and sensor on the standard ports,
+/// handing each observation to `each`; returns the final counters.
 pub fn scan_files(
     files: &[PathBuf],
     each: &mut dyn FnMut(Observation) -> anyhow::Result<()>,
 ) -> anyhow::Result<(EngineStats, SensorStats)> {
+    scan_files_with(files, SensorConfig::default(), each)
+}
+
+/// [`scan_files`] with the sensor on the ports of `config`.
+pub fn scan_files_with(
+    files: &[PathBuf],
+    config: SensorConfig,
+    each: &mut dyn FnMut(Observation) -> anyhow::Result<()>,
+) -> anyhow::Result<(EngineStats, SensorStats)> {
     let mut engine = Engine::new(EngineConfig::default());
-    let mut sensor = OtSensor::new();
+    let mut sensor = OtSensor::with_config(config);
     let mut opened = 0;
     for path in files {
         match CaptureReader::open(path) {

@@ -10,12 +10,14 @@
 //!    model's safe bounds;
 //! 4. the events they raise, module `ot`, kinds `ot.modbus.*` and `ot.bacnet.*`.
 //!
-//! [`cli`] holds the `safecare ot` subcommands.
+//! [`cli`] holds the `safecare ot` subcommands; [`live`] runs the sensor on a network
+//! interface.
 
 pub mod bacnet;
 pub mod baseline;
 pub mod cli;
 pub mod detect;
+pub mod live;
 pub mod modbus;
 pub mod sensor;
 pub mod transaction;

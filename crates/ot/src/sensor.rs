@@ -1,8 +1,13 @@
 //! The OT sensor: Modbus/TCP over reassembled streams, BACnet/IP over UDP, and the
-//! state that pairs Modbus requests with their responses.
+//! state that pairs Modbus requests with their responses and puts segmented BACnet
+//! messages back together.
+//!
+//! State is bounded: one entry per Modbus connection the capture engine follows (its
+//! flow table is capped), at most [`MAX_PENDING`] unanswered requests per connection,
+//! and the caps of [`SegmentLimits`] on BACnet segments held.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Utc};
 use safecare_capture::decode::Transport;
@@ -10,6 +15,7 @@ use safecare_capture::engine::FlowContext;
 use safecare_capture::{DecodeError, Direction, EndReason, Flow, Handler, Packet, Timestamp};
 
 use crate::bacnet;
+use crate::bacnet::segments::{self, Reassembler, SegmentLimits};
 use crate::modbus::{self, ModbusError};
 use crate::transaction::{BacnetExchange, Detail, ModbusExchange, Transaction};
 
@@ -18,6 +24,28 @@ pub const MAX_PENDING: usize = 256;
 
 /// Bytes of one Modbus connection followed; plenty for days of polling.
 const STREAM_DEPTH: u64 = 1 << 32;
+
+/// Which ports the sensor decodes and how much BACnet reassembly it may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorConfig {
+    /// TCP ports Modbus servers listen on; a connection to or from one is decoded.
+    pub modbus_ports: Vec<u16>,
+    /// UDP ports of BACnet/IP devices; a datagram to or from one is decoded.
+    pub bacnet_ports: Vec<u16>,
+    /// Caps on segmented BACnet messages held until their last segment.
+    pub segments: SegmentLimits,
+}
+
+impl Default for SensorConfig {
+    /// Modbus on TCP 502, BACnet/IP on UDP 47808, the default reassembly caps.
+    fn default() -> Self {
+        SensorConfig {
+            modbus_ports: vec![modbus::PORT],
+            bacnet_ports: vec![bacnet::PORT],
+            segments: SegmentLimits::default(),
+        }
+    }
+}
 
 /// What the sensor produced from the traffic: decoded exchanges and protocol errors.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,10 +84,19 @@ pub struct SensorStats {
     pub modbus_unanswered: u64,
     /// BACnet/IP datagrams decoded.
     pub bacnet_messages: u64,
-    /// BACnet/IP datagrams that failed to parse.
+    /// BACnet/IP datagrams that failed to parse, segments included.
     pub bacnet_errors: u64,
-    /// UDP datagrams on port 47808.
+    /// UDP datagrams on a BACnet port.
     pub bacnet_datagrams: u64,
+    /// Segments of segmented BACnet messages taken into reassembly.
+    pub bacnet_segments: u64,
+    /// Segmented BACnet messages reassembled whole.
+    pub bacnet_reassembled: u64,
+    /// Segments refused: out of order, repeated, outside the window, too large.
+    pub bacnet_segment_errors: u64,
+    /// Open segmented messages evicted by the caps or dropped unfinished after the
+    /// timeout.
+    pub bacnet_segment_evictions: u64,
     /// Transactions produced.
     pub transactions: u64,
     /// Packets that the engine could not decode.
@@ -69,6 +106,8 @@ pub struct SensorStats {
 /// State of one Modbus/TCP connection.
 #[derive(Debug, Default)]
 struct ModbusConn {
+    /// The flow's responder is the Modbus server (it listens on a Modbus port).
+    server_is_responder: bool,
     /// Unparsed bytes per direction: requests (0) and responses (1).
     buffers: [Vec<u8>; 2],
     /// A direction whose framing was lost stays silent until the connection ends.
@@ -77,22 +116,53 @@ struct ModbusConn {
 }
 
 /// Decodes Modbus/TCP and BACnet/IP from what the capture engine reports.
-#[derive(Default)]
 pub struct OtSensor {
+    config: SensorConfig,
     conns: HashMap<u64, ModbusConn>,
+    segments: Reassembler<SocketAddr>,
     out: Vec<Observation>,
     stats: SensorStats,
 }
 
+impl Default for OtSensor {
+    fn default() -> Self {
+        OtSensor::with_config(SensorConfig::default())
+    }
+}
+
 impl OtSensor {
-    /// A sensor with no connections yet.
+    /// A sensor on the standard ports with no connections yet.
     pub fn new() -> Self {
         OtSensor::default()
     }
 
+    /// A sensor on the ports of `config`.
+    pub fn with_config(config: SensorConfig) -> Self {
+        OtSensor {
+            segments: Reassembler::new(config.segments),
+            config,
+            conns: HashMap::new(),
+            out: Vec::new(),
+            stats: SensorStats::default(),
+        }
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> SensorStats {
-        self.stats
+        let segments = self.segments.stats();
+        SensorStats {
+            bacnet_segments: segments.segments,
+            bacnet_reassembled: segments.reassembled,
+            bacnet_segment_errors: segments.errors,
+            bacnet_segment_evictions: segments.evicted + segments.expired,
+            ..self.stats
+        }
+    }
+
+    /// Modbus connections followed now and BACnet segmented messages open now: the
+    /// sensor's tracking state.
+    pub fn tracked(&self) -> (usize, u64) {
+        (self.conns.len(), self.segments.stats().open)
     }
 
     /// Takes what was decoded since the last call, in order.
@@ -109,29 +179,67 @@ impl OtSensor {
         let Some(ip) = packet.ip else { return };
         self.stats.bacnet_datagrams += 1;
         let time = to_datetime(packet.ts);
-        match bacnet::parse_datagram(payload) {
-            Ok(message) => {
-                self.stats.bacnet_messages += 1;
-                self.emit(Transaction {
-                    time,
-                    client: ip.src,
-                    client_port: sport,
-                    server: ip.dst,
-                    server_port: dport,
-                    detail: Detail::Bacnet(BacnetExchange { message }),
-                });
-            }
-            Err(err) => {
-                self.stats.bacnet_errors += 1;
-                self.out.push(Observation::Malformed(Malformed {
-                    time,
-                    protocol: "bacnet",
-                    client: ip.src,
-                    server: ip.dst,
-                    error: err.to_string(),
-                }));
+        let (from, to) = (
+            SocketAddr::new(ip.src, sport),
+            SocketAddr::new(ip.dst, dport),
+        );
+
+        // 1. The datagram, segment or not, must parse.
+        let mut message = match bacnet::parse_datagram(payload) {
+            Ok(message) => message,
+            Err(err) => return self.malformed_bacnet(time, from, to, err.to_string()),
+        };
+        self.stats.bacnet_messages += 1;
+
+        // 2. Segments wait for the last one; Segment-ACKs move the window.
+        let apdu = bacnet::apdu_bytes(payload)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mut segment_count = None;
+        if segments::is_segment_ack(apdu) {
+            self.segments.segment_ack(from, to, apdu);
+        } else if segments::is_segment(apdu) {
+            match self.segments.segment(from, to, time, apdu) {
+                Ok(None) => return,
+                Ok(Some(whole)) => {
+                    message.apdu = Some(whole.apdu);
+                    segment_count = Some(whole.segments);
+                }
+                Err(err) => return self.malformed_bacnet(time, from, to, err.to_string()),
             }
         }
+
+        // 3. One transaction per message: a whole datagram or a reassembled message.
+        let exchange = BacnetExchange {
+            message,
+            segments: segment_count,
+        };
+        self.emit(Transaction {
+            time,
+            client: ip.src,
+            client_port: sport,
+            server: ip.dst,
+            server_port: dport,
+            detail: Detail::Bacnet(exchange),
+        });
+    }
+
+    fn malformed_bacnet(
+        &mut self,
+        time: DateTime<Utc>,
+        from: SocketAddr,
+        to: SocketAddr,
+        error: String,
+    ) {
+        self.stats.bacnet_errors += 1;
+        self.out.push(Observation::Malformed(Malformed {
+            time,
+            protocol: "bacnet",
+            client: from.ip(),
+            server: to.ip(),
+            error,
+        }));
     }
 
     /// Parses every whole frame buffered for one direction of a Modbus connection.
@@ -175,6 +283,7 @@ impl OtSensor {
         let Some(conn) = self.conns.get_mut(&flow.id) else {
             return;
         };
+        let server_is_responder = conn.server_is_responder;
         if is_request {
             if conn.pending.len() >= MAX_PENDING {
                 self.stats.modbus_unanswered += conn.pending.len() as u64;
@@ -183,25 +292,34 @@ impl OtSensor {
             if let Some((at, old)) = conn.pending.insert(key, (time, adu.pdu)) {
                 self.stats.modbus_unanswered += 1;
                 let exchange = exchange(key, Some(old), None);
-                self.emit(modbus_transaction(flow, at, exchange));
+                self.emit(modbus_transaction(flow, server_is_responder, at, exchange));
             }
             return;
         }
         match conn.pending.remove(&key) {
             Some((at, request)) => {
                 let exchange = exchange(key, Some(request), Some(adu.pdu));
-                self.emit(modbus_transaction(flow, at, exchange));
+                self.emit(modbus_transaction(flow, server_is_responder, at, exchange));
             }
             None => {
                 self.stats.modbus_orphan_responses += 1;
                 let exchange = exchange(key, None, Some(adu.pdu));
-                self.emit(modbus_transaction(flow, time, exchange));
+                self.emit(modbus_transaction(
+                    flow,
+                    server_is_responder,
+                    time,
+                    exchange,
+                ));
             }
         }
     }
 
     fn malformed_modbus(&mut self, flow: &Flow, time: DateTime<Utc>, err: ModbusError) {
-        let (client, server) = modbus_ends(flow);
+        let server_is_responder = self
+            .conns
+            .get(&flow.id)
+            .is_none_or(|conn| conn.server_is_responder);
+        let (client, server) = modbus_ends(flow, server_is_responder);
         self.out.push(Observation::Malformed(Malformed {
             time,
             protocol: "modbus",
@@ -214,27 +332,33 @@ impl OtSensor {
 
 impl Handler for OtSensor {
     fn on_packet(&mut self, packet: &Packet<'_>, _flow: Option<FlowContext<'_>>) {
+        let ports = &self.config.bacnet_ports;
         if let Transport::Udp(udp) = packet.transport
-            && (udp.src_port == bacnet::PORT || udp.dst_port == bacnet::PORT)
+            && (ports.contains(&udp.src_port) || ports.contains(&udp.dst_port))
         {
             self.on_bacnet(packet, udp.src_port, udp.dst_port, udp.payload);
         }
     }
 
     fn stream_depth(&mut self, flow: &Flow) -> u64 {
-        let key = flow.key;
-        if key.responder_port == modbus::PORT || key.initiator_port == modbus::PORT {
-            self.conns.insert(flow.id, ModbusConn::default());
-            return STREAM_DEPTH;
+        let ports = &self.config.modbus_ports;
+        let server_is_responder = ports.contains(&flow.key.responder_port);
+        if !server_is_responder && !ports.contains(&flow.key.initiator_port) {
+            return 0;
         }
-        0
+        let conn = ModbusConn {
+            server_is_responder,
+            ..ModbusConn::default()
+        };
+        self.conns.insert(flow.id, conn);
+        STREAM_DEPTH
     }
 
     fn on_stream_data(&mut self, flow: &Flow, direction: Direction, data: &[u8]) {
-        let side = request_side(flow, direction);
         let Some(conn) = self.conns.get_mut(&flow.id) else {
             return;
         };
+        let side = request_side(conn.server_is_responder, direction);
         if conn.lost[side] {
             return;
         }
@@ -243,8 +367,8 @@ impl Handler for OtSensor {
     }
 
     fn on_stream_gap(&mut self, flow: &Flow, direction: Direction, _missing: u64) {
-        let side = request_side(flow, direction);
         if let Some(conn) = self.conns.get_mut(&flow.id) {
+            let side = request_side(conn.server_is_responder, direction);
             conn.buffers[side].clear();
         }
     }
@@ -258,7 +382,12 @@ impl Handler for OtSensor {
         for (key, (at, request)) in pending {
             self.stats.modbus_unanswered += 1;
             let exchange = exchange(key, Some(request), None);
-            self.emit(modbus_transaction(flow, at, exchange));
+            self.emit(modbus_transaction(
+                flow,
+                conn.server_is_responder,
+                at,
+                exchange,
+            ));
         }
         if conn.buffers.iter().any(|b| !b.is_empty()) {
             self.stats.modbus_errors += 1;
@@ -295,8 +424,13 @@ fn exchange(
     }
 }
 
-fn modbus_transaction(flow: &Flow, time: DateTime<Utc>, exchange: ModbusExchange) -> Transaction {
-    let (client, server) = modbus_ends(flow);
+fn modbus_transaction(
+    flow: &Flow,
+    server_is_responder: bool,
+    time: DateTime<Utc>,
+    exchange: ModbusExchange,
+) -> Transaction {
+    let (client, server) = modbus_ends(flow, server_is_responder);
     Transaction {
         time,
         client: client.0,
@@ -307,12 +441,13 @@ fn modbus_transaction(flow: &Flow, time: DateTime<Utc>, exchange: ModbusExchange
     }
 }
 
-/// (client, server) addresses of a Modbus connection: the server listens on 502.
-fn modbus_ends(flow: &Flow) -> ((IpAddr, u16), (IpAddr, u16)) {
+/// (client, server) addresses of a Modbus connection: the server listens on a
+/// Modbus port.
+fn modbus_ends(flow: &Flow, server_is_responder: bool) -> ((IpAddr, u16), (IpAddr, u16)) {
     let k = flow.key;
     let initiator = (k.initiator, k.initiator_port);
     let responder = (k.responder, k.responder_port);
-    if k.responder_port == modbus::PORT {
+    if server_is_responder {
         (initiator, responder)
     } else {
         (responder, initiator)
@@ -320,8 +455,7 @@ fn modbus_ends(flow: &Flow) -> ((IpAddr, u16), (IpAddr, u16)) {
 }
 
 /// 0 for the client-to-server (request) direction, 1 for responses.
-fn request_side(flow: &Flow, direction: Direction) -> usize {
-    let forward_is_request = flow.key.responder_port == modbus::PORT;
+fn request_side(forward_is_request: bool, direction: Direction) -> usize {
     match (direction, forward_is_request) {
         (Direction::Forward, true) | (Direction::Backward, false) => 0,
         _ => 1,

@@ -66,8 +66,13 @@ impl ModbusExchange {
 /// One BACnet/IP message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BacnetExchange {
-    /// The decoded datagram.
+    /// The decoded datagram; for a segmented message, the datagram of its last segment
+    /// carrying the reassembled APDU.
     pub message: bacnet::Message,
+    /// How many segments a reassembled message came in; `None` when it was not
+    /// segmented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<u32>,
 }
 
 impl BacnetExchange {

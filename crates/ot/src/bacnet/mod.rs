@@ -3,9 +3,11 @@
 //! [`parse_datagram`] reads one UDP payload into a [`Message`]. The service data of
 //! the services a monitor needs is decoded into a [`Service`]; other services keep
 //! their name and length. Every tag is read with [`tags::TagReader`], which checks
-//! each length against the bytes that remain.
+//! each length against the bytes that remain. [`segments`] puts segmented messages
+//! back together before they are decoded.
 
 pub mod names;
+pub mod segments;
 pub mod services;
 pub mod tags;
 
@@ -155,6 +157,23 @@ impl Apdu {
 
 /// Parses one BACnet/IP UDP payload.
 pub fn parse_datagram(data: &[u8]) -> Result<Message, BacnetError> {
+    let (mut message, apdu_at) = parse_layers(data)?;
+    if let Some(at) = apdu_at {
+        message.apdu = Some(parse_apdu(data.get(at..).unwrap_or_default())?);
+    }
+    Ok(message)
+}
+
+/// The APDU bytes of one BACnet/IP UDP payload, when it carries one (the input of
+/// [`segments::Reassembler`]).
+pub fn apdu_bytes(data: &[u8]) -> Result<Option<&[u8]>, BacnetError> {
+    let (_, apdu_at) = parse_layers(data)?;
+    Ok(apdu_at.map(|at| data.get(at..).unwrap_or_default()))
+}
+
+/// Parses the BVLC and NPDU layers; returns the message without its APDU and where
+/// the APDU starts, when there is one.
+fn parse_layers(data: &[u8]) -> Result<(Message, Option<usize>), BacnetError> {
     // 1. BVLC: type, function, length that must match the datagram.
     let head = array::<4>(data, 0, "BVLC")?;
     if head[0] != 0x81 {
@@ -189,19 +208,15 @@ pub fn parse_datagram(data: &[u8]) -> Result<Message, BacnetError> {
             message.forwarded_from = Some(format!("{ip}:{port}"));
             10
         }
-        _ => return Ok(message),
+        _ => return Ok((message, None)),
     };
 
-    // 3. NPDU, then the APDU when the NPDU is not a network layer message.
+    // 3. NPDU; an APDU follows unless the NPDU is a network layer message.
     let rest = data.get(npdu_at..).unwrap_or_default();
     let (npdu, apdu_at) = parse_npdu(rest)?;
     let carries_apdu = npdu.network_message.is_none();
     message.npdu = Some(npdu);
-    if carries_apdu {
-        let apdu = rest.get(apdu_at..).unwrap_or_default();
-        message.apdu = Some(parse_apdu(apdu)?);
-    }
-    Ok(message)
+    Ok((message, carries_apdu.then_some(npdu_at + apdu_at)))
 }
 
 /// Parses the NPDU header; returns it and where the APDU starts.
