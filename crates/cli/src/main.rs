@@ -81,7 +81,7 @@ enum Command {
         #[command(subcommand)]
         command: safecare_logs::cli::LogsCommand,
     },
-    /// BMS/OT threat detection: Modbus/TCP and BACnet/IP from captures.
+    /// BMS/OT threat detection (Modbus/TCP and BACnet/IP) and SCADA polling.
     Ot {
         #[command(flatten)]
         output: DetectorOutput,
@@ -467,6 +467,11 @@ async fn run_logs(output: DetectorOutput, command: safecare_logs::cli::LogsComma
 }
 
 async fn run_ot(output: DetectorOutput, command: safecare_ot::cli::OtCommand) -> Result<()> {
+    if command.is_scada() {
+        // SCADA polling and simulation run here: they are async and publish telemetry too.
+        let site = load_site(output.site.as_deref())?;
+        return safecare_ot::scada::cli::run(command, output.broker.as_deref(), &site).await;
+    }
     run_detector(output, Some(Format::Jsonl), "ot", move |site, sink| {
         safecare_ot::cli::run_with_site(command, site, Some(site), sink)
     })

@@ -18,6 +18,7 @@ pub mod hash;
 
 pub use analyze::{AnalysisConfig, AnalyzeError, Analyzer};
 pub mod cli;
+pub mod connector;
 pub mod events;
 pub mod scan;
 #[cfg(feature = "yara")]

@@ -83,6 +83,37 @@ pub enum OtCommand {
     ///   safecare ot live -i lo --modbus-port 5020 --bacnet-port 47809 --duration 60
     #[command(verbatim_doc_comment)]
     Live(LiveArgs),
+
+    /// Poll Modbus/TCP devices for building readings (temperature, humidity, medical gas
+    /// pressure, mains and UPS power) and raise events on limits, rate of change, stuck
+    /// values and silence.
+    ///
+    /// Events print as JSON lines; with --broker, readings go to telemetry/{sensor} and
+    /// events to event/scada.
+    ///
+    /// Examples:
+    ///   safecare ot poll deploy/scada-demo.yaml --readings
+    ///   safecare ot poll deploy/scada-demo.yaml --broker mqtt://127.0.0.1:1883
+    #[command(verbatim_doc_comment)]
+    Poll(crate::scada::cli::PollArgs),
+
+    /// Serve the points of a poll config from a simulated Modbus/TCP device, replaying a
+    /// fault or an attack if asked.
+    ///
+    /// Examples:
+    ///   safecare ot simulate deploy/scada-demo.yaml
+    ///   safecare ot simulate deploy/scada-demo.yaml --fault freezer-thaw
+    ///   safecare ot simulate deploy/scada-demo.yaml --listen 127.0.0.1:1502 --fault my-fault.yaml
+    #[command(verbatim_doc_comment)]
+    Simulate(crate::scada::cli::SimulateArgs),
+}
+
+impl OtCommand {
+    /// True for the SCADA commands, which run on the async runtime through
+    /// [`crate::scada::cli`] rather than through [`run_with_site`].
+    pub fn is_scada(&self) -> bool {
+        matches!(self, OtCommand::Poll(_) | OtCommand::Simulate(_))
+    }
 }
 
 /// What a `safecare ot` run did, printed by the caller on stderr.
@@ -186,6 +217,10 @@ pub fn run_with_site(
             let mut print = |o: &Observation| print_transaction(o, args.transactions, &mut out);
             run_live(&args, &mut detector, sink, &mut print)
         }
+        OtCommand::Poll(_) | OtCommand::Simulate(_) => anyhow::bail!(
+            "`ot poll` and `ot simulate` run on the async runtime: call \
+             safecare_ot::scada::cli::run_poll or run_simulate"
+        ),
     }
 }
 

@@ -11,7 +11,8 @@
 //! 4. the events they raise, module `ot`, kinds `ot.modbus.*` and `ot.bacnet.*`.
 //!
 //! [`cli`] holds the `safecare ot` subcommands; [`live`] runs the sensor on a network
-//! interface.
+//! interface. [`scada`] is the active side: it polls Modbus/TCP devices for building
+//! readings (`safecare ot poll`) and simulates such devices (`safecare ot simulate`).
 
 pub mod bacnet;
 pub mod baseline;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod detect;
 pub mod live;
 pub mod modbus;
+pub mod scada;
 pub mod sensor;
 pub mod transaction;
 
