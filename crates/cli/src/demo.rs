@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::Utc;
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
+use safecare_core::scenario::Scenario;
 use safecare_core::{Alert, AlertDomain, CapSeverity, Incident, IncidentType};
 use safecare_exchange::Command;
 use safecare_impact::ImpactAssessment;
@@ -20,8 +21,9 @@ use safecare_store::AlertFilter;
 use serde::Serialize;
 use ulid::Ulid;
 
+use crate::capture_steps::CaptureFiles;
 use crate::platform::{BrokerChoice, Platform, PlatformConfig};
-use crate::replay::{self, Speed};
+use crate::replay::{self, ReplayPlan, Speed};
 
 /// Who the demo's stand-in operator is in the audit trail.
 pub const DEMO_OPERATOR: &str = "demo-operator-rule";
@@ -60,6 +62,8 @@ pub struct ScenarioReport {
     pub description: String,
     /// Finished security events the scenario published.
     pub events_published: usize,
+    /// Of those, the events sensors raised from the scenario's packet captures.
+    pub events_from_captures: usize,
     /// Native messages (badge readers, cameras) the scenario sent to the adapters.
     pub native_messages: usize,
     /// Events the platform stored for this scenario, from both.
@@ -84,7 +88,7 @@ pub struct Totals {
 pub async fn run(
     options: DemoOptions,
 ) -> Result<(DemoReport, Platform, Option<tempfile::TempDir>)> {
-    let scenarios = crate::scenarios::shipped()?;
+    let scenarios = crate::scenarios::shipped_with_files()?;
     let (database, temp_dir) = match options.database {
         Some(url) => (url, None),
         None => {
@@ -115,30 +119,10 @@ pub async fn run(
         BusClient::connect(&platform.broker_url, client, Duration::from_secs(10)).await?;
 
     let mut reports = Vec::new();
-    let mut seen_alerts = HashSet::new();
-    let mut published = 0u64;
-    for scenario in &scenarios {
-        let base = replay::base_time(scenario, Utc::now());
-        let sent = replay::replay(&bus, scenario, base, options.speed, |_| {}).await?;
-        published += sent.expected_events as u64;
-        platform
-            .wait_for_events(published, Duration::from_secs(30))
-            .await?;
-
-        let alerts = new_alerts(&platform, &mut seen_alerts).await?;
-        let incidents = stand_in_operator(&platform, &alerts).await?;
-        let alerts = refreshed(&platform, &alerts).await?;
-        let impacts = impacts_of(&platform, &incidents).await;
-        reports.push(ScenarioReport {
-            name: scenario.name.clone(),
-            description: scenario.description.clone(),
-            events_published: sent.events,
-            native_messages: sent.native,
-            expected_events: sent.expected_events,
-            alerts,
-            incidents,
-            impacts,
-        });
+    let mut progress = DemoProgress::default();
+    for (file, scenario) in &scenarios {
+        let played = ShippedScenario { file, scenario };
+        reports.push(play(&platform, &bus, played, options.speed, &mut progress).await?);
     }
     bus.shutdown().await;
 
@@ -158,6 +142,59 @@ pub async fn run(
         operator_note: OPERATOR_NOTE,
     };
     Ok((report, platform, temp_dir))
+}
+
+/// One shipped scenario: its file name (which finds its captures) and its steps.
+#[derive(Debug, Clone, Copy)]
+pub struct ShippedScenario<'a> {
+    pub file: &'static str,
+    pub scenario: &'a Scenario,
+}
+
+/// What the demo carries from one scenario to the next.
+#[derive(Debug, Default)]
+pub struct DemoProgress {
+    /// Alerts reported with an earlier scenario.
+    seen_alerts: HashSet<Ulid>,
+    /// Events the store should hold once everything so far is stored.
+    published: u64,
+}
+
+/// Plays one shipped scenario into the platform (its captures through their sensors),
+/// waits until the store holds its events, lets the stand-in operator act on the new
+/// alerts, and reports what the platform concluded.
+pub async fn play(
+    platform: &Platform,
+    bus: &BusClient,
+    shipped: ShippedScenario<'_>,
+    speed: Speed,
+    progress: &mut DemoProgress,
+) -> Result<ScenarioReport> {
+    let scenario = shipped.scenario;
+    let base = replay::base_time(scenario, Utc::now());
+    let files = CaptureFiles::Shipped(shipped.file);
+    let plan = ReplayPlan::new(scenario, base, &files, &platform.site)?;
+    let sent = replay::replay(bus, &plan, speed, |_| {}).await?;
+    progress.published += sent.expected_events as u64;
+    platform
+        .wait_for_events(progress.published, Duration::from_secs(30))
+        .await?;
+
+    let alerts = new_alerts(platform, &mut progress.seen_alerts).await?;
+    let incidents = stand_in_operator(platform, &alerts).await?;
+    let alerts = refreshed(platform, &alerts).await?;
+    let impacts = impacts_of(platform, &incidents).await;
+    Ok(ScenarioReport {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        events_published: sent.events,
+        events_from_captures: sent.from_captures,
+        native_messages: sent.native,
+        expected_events: sent.expected_events,
+        alerts,
+        incidents,
+        impacts,
+    })
 }
 
 /// Alerts not seen after an earlier scenario, oldest first.
@@ -257,8 +294,12 @@ pub fn render_text(report: &DemoReport) -> String {
         let _ = writeln!(out, "▶ {} — {}", scenario.name, scenario.description.trim());
         let _ = writeln!(
             out,
-            "  {} events and {} native messages (badge readers, cameras) published; {} events stored",
-            scenario.events_published, scenario.native_messages, scenario.expected_events
+            "  {} events ({} raised by sensors from packet captures) and {} native messages \
+             (badge readers, cameras) published; {} events stored",
+            scenario.events_published,
+            scenario.events_from_captures,
+            scenario.native_messages,
+            scenario.expected_events
         );
         let _ = writeln!(out, "  alerts:");
         for alert in &scenario.alerts {

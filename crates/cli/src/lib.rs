@@ -1,6 +1,8 @@
 //! The pieces behind the `safecare` command, shared with its integration tests.
 
 pub mod bench;
+pub mod capture_steps;
+pub mod captures;
 pub mod demo;
 pub mod output;
 pub mod platform;

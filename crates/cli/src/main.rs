@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use safecare_bus::{BrokerUrl, BusClient, ClientOptions};
+use safecare_cli::capture_steps::CaptureFiles;
 use safecare_cli::output::{BusSink, DetectorOutput, Format, PrintFormat, PrintSink};
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
+use safecare_cli::replay::ReplayPlan;
 use safecare_cli::{bench, demo, replay};
 use safecare_core::EventSink;
 use safecare_core::scenario::{Publication, Scenario};
@@ -166,6 +168,10 @@ struct ReplayArgs {
     /// Replay speed (x real time); as fast as possible when absent.
     #[arg(long)]
     speed: Option<f64>,
+    /// The site file the sensors of `capture:` steps name assets from; the demo hospital
+    /// when absent.
+    #[arg(long)]
+    site: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -327,20 +333,26 @@ fn print_step(publication: &Publication) {
 
 async fn run_replay(args: ReplayArgs) -> Result<()> {
     let url = BrokerUrl::parse(&args.broker)?;
-    let mut scenarios = Vec::new();
+    let site = load_site(args.site.as_deref())?;
+    let mut plans = Vec::new();
     for file in &args.files {
-        scenarios.push(Scenario::load(file)?);
+        let scenario = Scenario::load(file)?;
+        let base = replay::base_time(&scenario, chrono::Utc::now());
+        let files = CaptureFiles::Beside(file.clone());
+        plans.push((
+            ReplayPlan::new(&scenario, base, &files, &site)?,
+            scenario.name,
+        ));
     }
     let mut options = ClientOptions::new("replay");
     options.client_id = format!("safecare-replay-{}", ulid::Ulid::new());
     let (bus, _incoming) = BusClient::connect(&url, options, Duration::from_secs(10)).await?;
 
-    for scenario in &scenarios {
-        let base = replay::base_time(scenario, chrono::Utc::now());
-        let sent = replay::replay(&bus, scenario, base, args.speed, print_step).await?;
+    for (plan, name) in &plans {
+        let sent = replay::replay(&bus, plan, args.speed, print_step).await?;
         eprintln!(
-            "{}: {} events and {} native messages published to {url}",
-            scenario.name, sent.events, sent.native
+            "{name}: {} events ({} from captures) and {} native messages published to {url}",
+            sent.events, sent.from_captures, sent.native
         );
     }
     bus.shutdown().await;

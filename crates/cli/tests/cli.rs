@@ -84,6 +84,75 @@ fn demo_text_says_the_operator_was_a_rule() {
 }
 
 #[test]
+fn demo_text_shows_the_ahu_chain_raised_by_the_ot_sensor() {
+    let output = safecare(&["demo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let ahu = text
+        .split("▶ ")
+        .find(|part| part.starts_with("or-ahu-tampering"))
+        .unwrap_or_else(|| panic!("no AHU scenario in {text}"));
+    assert!(
+        ahu.contains("(10 raised by sensors from packet captures)"),
+        "{ahu}"
+    );
+    assert!(
+        ahu.contains("Building-controller command followed by a process alarm"),
+        "{ahu}"
+    );
+    assert!(ahu.contains("sabotage"), "{ahu}");
+    assert!(ahu.contains("-> Surgery (svc-surgery)"), "{ahu}");
+}
+
+/// Writes a scenario with one capture step into a fresh folder.
+fn capture_scenario(step: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("bms.yaml");
+    let text = format!("name: bms\nsteps:\n  - at: 0s\n    note: A capture.\n{step}");
+    std::fs::write(&path, text).unwrap();
+    (folder, path)
+}
+
+#[test]
+fn replay_refuses_a_capture_step_with_a_missing_file_at_its_line() {
+    let step = "    capture:\n      sensor: ot\n      file: captures/absent.pcap\n";
+    let (_folder, path) = capture_scenario(step);
+    let output = safecare(&["replay", path.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:7:", path.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("captures/absent.pcap` not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn replay_refuses_a_capture_step_with_an_unknown_sensor_at_its_line() {
+    let step = "    capture:\n      file: bms.pcap\n      sensor: sonar\n";
+    let (_folder, path) = capture_scenario(step);
+    let output = safecare(&["replay", path.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:7:", path.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown variant `sonar`"), "{stderr}");
+    assert!(
+        stderr.contains("`ot`") && stderr.contains("`net`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn schema_prints_the_json_schema_of_each_document() {
     for document in ["event", "alert", "incident"] {
         let output = safecare(&["schema", document]);

@@ -8,27 +8,29 @@ use std::time::Duration;
 use common::{Backend, TestPlatform};
 use futures::StreamExt;
 use safecare_bus::topics;
-use safecare_cli::replay;
+use safecare_cli::capture_steps::CaptureFiles;
+use safecare_cli::demo::{self, DemoProgress, ShippedScenario};
+use safecare_cli::replay::{self, ReplayPlan};
 use safecare_core::scenario::Scenario;
 use safecare_core::{Module, SecurityEvent};
 use serde_json::{Value, json};
 
-fn shipped(name: &str) -> Scenario {
+fn shipped(name: &str) -> (&'static str, Scenario) {
     let (file, text) = safecare_cli::scenarios::SHIPPED
         .iter()
         .find(|(file, _)| file.starts_with(name))
         .expect("shipped scenario");
-    Scenario::from_yaml(text, file).unwrap()
+    (file, Scenario::from_yaml(text, file).unwrap())
 }
 
 /// Replays a shipped scenario; returns the events the platform should now hold.
 async fn replay_scenario(t: &TestPlatform, name: &str) -> Vec<SecurityEvent> {
     let (bus, _) = t.client("replay", &[]).await;
-    let scenario = shipped(name);
+    let (file, scenario) = shipped(name);
     let base = replay::base_time(&scenario, chrono::Utc::now());
-    let sent = replay::replay(&bus, &scenario, base, None, |_| {})
-        .await
-        .unwrap();
+    let files = CaptureFiles::Shipped(file);
+    let plan = ReplayPlan::new(&scenario, base, &files, &t.platform.site).unwrap();
+    let sent = replay::replay(&bus, &plan, None, |_| {}).await.unwrap();
     t.wait_for_events(sent.expected_events as u64).await;
     scenario
         .events(base)
@@ -296,6 +298,102 @@ async fn events_alerts_and_the_workflow(backend: Backend) {
             assert_eq!(response.status(), 200, "{}", operation.path);
         }
     }
+}
+
+/// The operating-theatre AHU tampering: its BMS traffic goes through the OT sensor, and
+/// the platform stores the sensor's events and turns them into a sabotage incident.
+async fn ahu_tampering_from_a_capture(backend: Backend) {
+    let t = common::start(backend).await;
+    let (bus, _) = t.client("replay", &[]).await;
+    let (file, scenario) = shipped("or-ahu-tampering");
+    let played = ShippedScenario {
+        file,
+        scenario: &scenario,
+    };
+    let mut progress = DemoProgress::default();
+    let report = demo::play(&t.platform, &bus, played, None, &mut progress)
+        .await
+        .unwrap();
+    assert_eq!(report.events_from_captures, 10, "{report:#?}");
+
+    // The store holds the sensor's events: those the capture step expects, no others.
+    let (_, page) = t.get("/api/events?module=ot&limit=1000").await;
+    let stored = items(&page);
+    let mut kinds: Vec<(String, String)> = stored
+        .iter()
+        .map(|e| (e["kind"].to_string(), e["asset"].to_string()))
+        .collect();
+    let mut expected: Vec<(String, String)> = scenario.steps[1]
+        .action
+        .capture()
+        .unwrap()
+        .expect
+        .iter()
+        .map(|e| (json!(e.kind).to_string(), json!(e.asset).to_string()))
+        .collect();
+    kinds.sort();
+    expected.sort();
+    assert_eq!(kinds, expected);
+    let setpoint = stored
+        .iter()
+        .find(|e| e["kind"] == "ot.bacnet.setpoint_unsafe")
+        .unwrap();
+    assert_eq!(setpoint["asset"], "ahu-or-1");
+    assert_eq!(setpoint["evidence"]["value"], 30.0, "{setpoint:#}");
+    assert_eq!(setpoint["evidence"]["point"], "or-temperature-setpoint");
+    let (_, new_device) = t.get("/api/events?module=net&limit=10").await;
+    let appeared = items(&new_device)[0]["time"].as_str().unwrap().to_string();
+    let written = setpoint["time"].as_str().unwrap();
+    let gap = written.parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+        - appeared.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!(
+        gap,
+        chrono::TimeDelta::minutes(12),
+        "the setpoint write lands at 10:12"
+    );
+
+    // Alerts: the command to the unit, then its process alarm; the rogue device.
+    let rules: Vec<&str> = report.alerts.iter().map(|a| a.rule.as_str()).collect();
+    for rule in [
+        "bms-command-then-process-alarm",
+        "new-device-then-ot-command",
+        "ot-unauthorized-command",
+        "ot-discovery",
+    ] {
+        assert!(rules.contains(&rule), "{rule} missing from {rules:?}");
+    }
+    let chain = report
+        .alerts
+        .iter()
+        .find(|a| a.rule == "bms-command-then-process-alarm")
+        .unwrap();
+    assert_eq!(chain.domain, safecare_core::AlertDomain::CyberPhysical);
+    assert_eq!(chain.asset.as_deref(), Some("ahu-or-1"));
+
+    // The stand-in operator confirmed it into a sabotage incident that hits surgery.
+    let sabotage = report
+        .incidents
+        .iter()
+        .find(|i| i.alert_ids.contains(&chain.id))
+        .unwrap_or_else(|| panic!("no incident holds the chain: {:#?}", report.incidents));
+    assert_eq!(sabotage.kind.as_str(), "sabotage");
+    assert!(sabotage.assets.iter().any(|a| a == "ahu-or-1"));
+    let (status, incident) = t.get(&format!("/api/incidents/{}", sabotage.id)).await;
+    assert_eq!(status, 200, "{incident}");
+    let impact = report
+        .impacts
+        .iter()
+        .find(|i| i.incident == sabotage.id)
+        .unwrap();
+    assert!(
+        impact.services.iter().any(|s| s.service == "svc-surgery"),
+        "{impact:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ahu_tampering_from_a_capture_on_the_embedded_defaults() {
+    ahu_tampering_from_a_capture(Backend::Embedded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

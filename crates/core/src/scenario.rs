@@ -2,9 +2,10 @@
 //!
 //! A scenario is a YAML file that tells a story the platform should recognise,
 //! such as a vaccine theft prepared by phishing. Each step happens at an
-//! offset from the start of the replay and carries one action; today the only
-//! action is `event:` (a security event without `id` and `time`, which are
-//! filled in when the scenario is played).
+//! offset from the start of the replay and carries one action: `event:` (a security
+//! event without `id` and `time`, which are filled in when the scenario is played),
+//! `mqtt:` (a native message for the platform's adapters) or `capture:` (a packet
+//! capture for a detector).
 //!
 //! ```yaml
 //! name: datacentre-intrusion
@@ -49,9 +50,31 @@
 //!             summary: A person stood 21 minutes by the pharmacy door., asset: cam-pharmacy }
 //! ```
 //!
+//! A step can also feed a packet capture through a detector: `capture:` with the `file`
+//! (pcap or pcapng, relative to the scenario file's folder), the `sensor` that reads it
+//! (`ot` for Modbus/TCP and BACnet/IP, `net` for the IT network), for `ot` an optional
+//! `baseline` capture of normal traffic the sensor learns its allowlist from first, and
+//! the events the sensor should raise (`expect:`, in time order):
+//!
+//! ```yaml
+//!   - at: 3m
+//!     capture:
+//!       file: captures/or-ahu-tampering.pcap
+//!       sensor: ot
+//!       baseline: captures/bms-normal.pcap
+//!       expect:
+//!         - { module: ot, kind: ot.bacnet.setpoint_unsafe, severity: 90, asset: ahu-or-1,
+//!             summary: The theatre setpoint was written to 30 °C. }
+//! ```
+//!
+//! Core runs no detector: the player (`safecare replay`, `safecare demo`) runs the
+//! sensor and publishes what it raised, each event at the step's offset plus its time
+//! into the capture. [`Scenario::load`] checks that the named files exist.
+//!
 //! [`Scenario::events`] gives every event the platform should end up with (event steps
 //! and expectations), for evaluating rules offline; [`Scenario::replay`] gives what to
-//! publish (event steps and native messages, never the expectations).
+//! publish (event steps and native messages, never the expectations; capture steps are
+//! left to the player).
 //!
 //! Offsets are written with the units `d`, `h`, `m` and `s` in that order
 //! (`0s`, `90s`, `5m`, `2h30m`, `1d`). An event's `domain` defaults to its
@@ -114,10 +137,10 @@ pub struct Step {
     pub action: StepAction,
 }
 
-/// What a step does, written as a single key beside `at` (`event:` or `mqtt:`).
+/// What a step does, written as a single key beside `at` (`event:`, `mqtt:` or `capture:`).
 ///
-/// New step types (a capture, a log or a file fed through a detector) are new
-/// variants here and a new arm in [`StepAction::from_entry`].
+/// New step types (a log or a file fed through a detector) are new variants here and a
+/// new arm in [`StepAction::from_entry`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -126,6 +149,56 @@ pub enum StepAction {
     Event(Box<EventStep>),
     /// Publish a native message of a physical security system (a badge reader, Frigate).
     Mqtt(Box<NativeStep>),
+    /// Feed a packet capture through a detector and publish what it raises.
+    Capture(Box<CaptureStep>),
+}
+
+/// A packet capture to run through a detector, and the events it should raise.
+///
+/// Core only describes the step: the player (the `safecare` command) reads the files,
+/// runs the sensor and publishes its events (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureStep {
+    /// A pcap or pcapng file, relative to the scenario file's folder (or absolute).
+    pub file: String,
+    /// The detector that reads the capture.
+    pub sensor: CaptureSensor,
+    /// For the `ot` sensor: a capture of normal traffic the sensor learns its allowlist
+    /// from before it reads `file`, as `safecare ot learn` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// The events the detector should raise, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<EventStep>,
+}
+
+/// The detectors a capture step can feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureSensor {
+    /// The BMS sensor: Modbus/TCP and BACnet/IP (`safecare ot scan`).
+    Ot,
+    /// The IT network sensor (`safecare net scan`).
+    Net,
+}
+
+impl CaptureSensor {
+    /// The module of the events the sensor raises.
+    pub fn module(self) -> Module {
+        match self {
+            CaptureSensor::Ot => Module::Ot,
+            CaptureSensor::Net => Module::Net,
+        }
+    }
+
+    /// The sensor's name as written in a scenario.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureSensor::Ot => "ot",
+            CaptureSensor::Net => "net",
+        }
+    }
 }
 
 /// A native message to publish on an MQTT topic, and the events it should lead to.
@@ -335,13 +408,13 @@ impl<'de> Deserialize<'de> for Offset {
 
 impl StepAction {
     /// The keys that name an action in a step.
-    pub const TAGS: &'static [&'static str] = &["event", "mqtt"];
+    pub const TAGS: &'static [&'static str] = &["event", "mqtt", "capture"];
 
     /// The event the step publishes, when it is an event step.
     pub fn event(&self) -> Option<&EventStep> {
         match self {
             StepAction::Event(event) => Some(event),
-            StepAction::Mqtt(_) => None,
+            _ => None,
         }
     }
 
@@ -349,16 +422,25 @@ impl StepAction {
     pub fn native(&self) -> Option<&NativeStep> {
         match self {
             StepAction::Mqtt(native) => Some(native),
-            StepAction::Event(_) => None,
+            _ => None,
         }
     }
 
-    /// The events the step stands for: its event, or the ones its native message should
-    /// lead to.
+    /// The capture the step feeds through a detector, when it is a `capture:` step.
+    pub fn capture(&self) -> Option<&CaptureStep> {
+        match self {
+            StepAction::Capture(capture) => Some(capture),
+            _ => None,
+        }
+    }
+
+    /// The events the step stands for: its event, or the ones its native message or
+    /// capture should lead to.
     pub fn expected_events(&self) -> Vec<&EventStep> {
         match self {
             StepAction::Event(event) => vec![event],
             StepAction::Mqtt(native) => native.expect.iter().collect(),
+            StepAction::Capture(capture) => capture.expect.iter().collect(),
         }
     }
 
@@ -367,9 +449,10 @@ impl StepAction {
         match tag {
             "event" => Ok(StepAction::Event(map.next_value()?)),
             "mqtt" => Ok(StepAction::Mqtt(map.next_value()?)),
+            "capture" => Ok(StepAction::Capture(map.next_value()?)),
             other => Err(de::Error::unknown_field(
                 other,
-                &["at", "note", "event", "mqtt"],
+                &["at", "note", "event", "mqtt", "capture"],
             )),
         }
     }
@@ -407,8 +490,8 @@ impl<'de> Visitor<'de> for StepVisitor {
         let at = at.ok_or_else(|| de::Error::missing_field("at"))?;
         let action = action.ok_or_else(|| {
             de::Error::custom(
-                "a step needs an action: add `event:` with the event to publish or `mqtt:` \
-                 with a native message",
+                "a step needs an action: add `event:` with the event to publish, `mqtt:` \
+                 with a native message or `capture:` with a capture to feed a detector",
             )
         })?;
         Ok(Step { at, note, action })
@@ -472,7 +555,8 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Reads and parses a scenario file.
+    /// Reads and parses a scenario file, and checks that the captures its `capture:`
+    /// steps name exist beside it.
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioLoadError> {
         let path = path.as_ref();
         let file = path.display().to_string();
@@ -480,7 +564,47 @@ impl Scenario {
             file: file.clone(),
             source,
         })?;
-        Ok(Scenario::from_yaml(&text, &file)?)
+        let scenario = Scenario::from_yaml(&text, &file)?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        scenario.check_capture_files(&text, &file, folder)?;
+        Ok(scenario)
+    }
+
+    /// Checks that every file a `capture:` step names (its `file` and `baseline`) is a
+    /// file, relative to `folder` (the scenario file's folder); the error names the line.
+    pub fn check_capture_files(
+        &self,
+        text: &str,
+        file_name: &str,
+        folder: &Path,
+    ) -> Result<(), ScenarioError> {
+        let lines = ItemLines::find(text, "steps");
+        for (index, step) in self.steps.iter().enumerate() {
+            let Some(capture) = step.action.capture() else {
+                continue;
+            };
+            let named = [
+                ("file", Some(&capture.file)),
+                ("baseline", capture.baseline.as_ref()),
+            ];
+            for (field, name) in named {
+                let Some(name) = name else { continue };
+                let path = resolve(folder, name);
+                if path.is_file() {
+                    continue;
+                }
+                let (line, column) = lines.field_in_item(text, index, field);
+                let reason = format!(
+                    "step {} (at {}): capture `{name}` not found at {}: paths are relative to \
+                     the scenario file's folder",
+                    index + 1,
+                    format_duration(step.at),
+                    path.display()
+                );
+                return Err(error_at(file_name, line, column, reason));
+            }
+        }
+        Ok(())
     }
 
     /// Every event the platform should see, sorted by offset, stamped `base + offset`:
@@ -526,11 +650,15 @@ impl Scenario {
 
     /// What to publish to replay the scenario, sorted by offset: each event step's event
     /// and each `mqtt:` step's native message (never the expected events).
+    ///
+    /// `capture:` steps publish nothing here: their events come from running the sensor
+    /// over the capture, which the player does (core runs no detector). The player finds
+    /// them with [`StepAction::capture`] and merges the sensor's events by offset.
     pub fn replay(&self, base: DateTime<Utc>) -> Vec<(Duration, Publication)> {
         let mut out: Vec<(Duration, Publication)> = self
             .steps
             .iter()
-            .map(|step| {
+            .filter_map(|step| {
                 let time = at_offset(base, step.at);
                 let publication = match &step.action {
                     StepAction::Event(event) => Publication::Event(Box::new(event.to_event(time))),
@@ -538,8 +666,9 @@ impl Scenario {
                         topic: native.topic.clone(),
                         payload: native.render(time),
                     },
+                    StepAction::Capture(_) => return None,
                 };
-                (step.at, publication)
+                Some((step.at, publication))
             })
             .collect();
         out.sort_by_key(|(offset, _)| *offset);
@@ -605,6 +734,11 @@ fn check_step(
     {
         return fail(field, reason);
     }
+    if let Some(capture) = step.action.capture()
+        && let Err((field, reason)) = capture.check()
+    {
+        return fail(field, reason);
+    }
     for event in step.action.expected_events() {
         let Err(errors) = event.to_event(DateTime::UNIX_EPOCH).validate() else {
             continue;
@@ -655,6 +789,79 @@ impl NativeStep {
             ));
         }
         Ok(())
+    }
+}
+
+/// The longest capture path a step may name, in bytes.
+const MAX_CAPTURE_PATH: usize = 1024;
+
+impl CaptureStep {
+    /// The capture file, resolved against the scenario file's folder.
+    pub fn path_in(&self, folder: &Path) -> std::path::PathBuf {
+        resolve(folder, &self.file)
+    }
+
+    /// The baseline capture, resolved against the scenario file's folder.
+    pub fn baseline_in(&self, folder: &Path) -> Option<std::path::PathBuf> {
+        self.baseline.as_deref().map(|name| resolve(folder, name))
+    }
+
+    /// Checks the paths, the sensor's options and the expectations' module; (field,
+    /// reason) on error.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        check_capture_path(&self.file).map_err(|reason| ("file", reason))?;
+        if let Some(baseline) = &self.baseline {
+            check_capture_path(baseline).map_err(|reason| ("baseline", reason))?;
+            if self.sensor != CaptureSensor::Ot {
+                return Err((
+                    "baseline",
+                    format!(
+                        "the {} sensor learns no baseline from a capture: remove `baseline:` \
+                         or use `sensor: ot`",
+                        self.sensor.as_str()
+                    ),
+                ));
+            }
+        }
+        if self.expect.len() > MAX_EXPECTED {
+            return Err((
+                "expect",
+                format!("more than {MAX_EXPECTED} expected events"),
+            ));
+        }
+        let module = self.sensor.module();
+        if let Some(other) = self.expect.iter().find(|e| e.module != module) {
+            return Err((
+                "module",
+                format!(
+                    "the {} sensor raises `module: {}` events, not `{}`: fix the expectation",
+                    self.sensor.as_str(),
+                    module.as_str(),
+                    other.module.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_capture_path(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > MAX_CAPTURE_PATH || name.contains('\0') {
+        return Err(format!(
+            "`{name}` is not a usable path: name a pcap or pcapng file of at most \
+             {MAX_CAPTURE_PATH} bytes, relative to the scenario file"
+        ));
+    }
+    Ok(())
+}
+
+/// `name` as is when absolute, else inside `folder`.
+fn resolve(folder: &Path, name: &str) -> std::path::PathBuf {
+    let path = Path::new(name);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        folder.join(path)
     }
 }
 
@@ -1158,5 +1365,118 @@ steps:
         let scenario = parse(SAMPLE).unwrap();
         let text = serde_yaml_ng::to_string(&scenario).unwrap();
         assert_eq!(parse(&text).unwrap(), scenario);
+    }
+
+    const CAPTURE: &str = "\
+name: capture
+steps:
+  - at: 0s
+    event:
+      module: net
+      kind: network.new_device
+      severity: 55
+      summary: A laptop appears.
+  - at: 3m
+    note: It talks BACnet.
+    capture:
+      file: captures/attack.pcap
+      sensor: ot
+      baseline: captures/normal.pcap
+      expect:
+        - { module: ot, kind: ot.bacnet.who_is_scan, severity: 45, summary: A sweep. }
+        - { module: ot, kind: ot.bacnet.device_communication_control, severity: 85,
+            summary: Silenced., asset: ahu-or-1 }
+";
+
+    #[test]
+    fn capture_steps_parse_and_stand_for_their_expectations() {
+        let scenario = parse(CAPTURE).unwrap();
+        let capture = scenario.steps[1].action.capture().unwrap();
+        assert_eq!(capture.sensor, CaptureSensor::Ot);
+        assert_eq!(
+            capture.path_in(Path::new("scenarios")),
+            Path::new("scenarios/captures/attack.pcap")
+        );
+        assert_eq!(
+            capture.baseline_in(Path::new("scenarios")).unwrap(),
+            Path::new("scenarios/captures/normal.pcap")
+        );
+
+        let base: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().unwrap();
+        let kinds: Vec<String> = scenario
+            .events(base)
+            .into_iter()
+            .map(|(_, e)| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "network.new_device",
+                "ot.bacnet.who_is_scan",
+                "ot.bacnet.device_communication_control"
+            ]
+        );
+        assert_eq!(
+            scenario.replay(base).len(),
+            1,
+            "the player runs the sensor; replay publishes only the event step"
+        );
+        let text = serde_yaml_ng::to_string(&scenario).unwrap();
+        assert_eq!(parse(&text).unwrap(), scenario, "round trip");
+    }
+
+    #[test]
+    fn an_unknown_sensor_is_refused_at_its_line() {
+        let err = parse(&CAPTURE.replace("sensor: ot", "sensor: radar")).unwrap_err();
+        assert_eq!(err.line, 13, "{err}");
+        assert!(
+            err.reason.contains("radar") && err.reason.contains("ot"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_capture_steps_say_which_field() {
+        let err = parse(&CAPTURE.replace("sensor: ot", "sensor: net")).unwrap_err();
+        assert_eq!(err.line, 14, "the baseline line: {err}");
+        assert!(err.reason.contains("baseline"), "{err}");
+
+        let err = parse(&CAPTURE.replace("file: captures/attack.pcap", "file: \"\"")).unwrap_err();
+        assert_eq!(err.line, 12, "{err}");
+
+        let err = parse(&CAPTURE.replace(
+            "{ module: ot, kind: ot.bacnet.who",
+            "{ module: net, kind: ot.bacnet.who",
+        ))
+        .unwrap_err();
+        assert!(err.reason.contains("module: ot"), "{err}");
+
+        let err = parse(&CAPTURE.replace("    capture:\n", "    capture:\n      speed: 2\n"))
+            .unwrap_err();
+        assert!(err.reason.contains("speed"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_capture_file_is_refused_at_its_line_on_load() {
+        let folder = std::env::temp_dir().join(format!("safecare-scenario-{}", Ulid::new()));
+        std::fs::create_dir_all(folder.join("captures")).unwrap();
+        let path = folder.join("story.yaml");
+        std::fs::write(&path, CAPTURE).unwrap();
+        std::fs::write(folder.join("captures/attack.pcap"), b"").unwrap();
+
+        let err = match Scenario::load(&path) {
+            Err(ScenarioLoadError::Invalid(err)) => err,
+            other => panic!("expected a missing baseline, got {other:?}"),
+        };
+        assert_eq!(err.line, 14, "the baseline line: {err}");
+        assert!(err.reason.contains("captures/normal.pcap"), "{err}");
+        assert!(
+            err.reason.contains("relative to the scenario file"),
+            "{err}"
+        );
+
+        std::fs::write(folder.join("captures/normal.pcap"), b"").unwrap();
+        assert!(Scenario::load(&path).is_ok());
+        std::fs::remove_dir_all(folder).unwrap();
     }
 }
