@@ -20,8 +20,11 @@ use crate::transaction::{Detail, Transaction};
 /// The framework named on every event.
 const FRAMEWORK: &str = "MITRE ATT&CK for ICS";
 
-/// Keys kept per counter table before it is reset, bounding memory on hostile traffic.
-const MAX_KEYS: usize = 65_536;
+/// Keys kept per table (counting windows, raised events): the cap on per-device
+/// state. A full table first drops the windows that have ended; if that frees less
+/// than a quarter of it (a flood of distinct keys), it is emptied and the reset is
+/// counted in [`Detector::table_resets`].
+pub const MAX_KEYS: usize = 65_536;
 
 /// Thresholds and options of the detections.
 #[derive(Debug, Clone)]
@@ -75,6 +78,7 @@ pub struct Detector<'a> {
     windows: HashMap<String, Window>,
     raised: HashMap<String, DateTime<Utc>>,
     events: Vec<SecurityEvent>,
+    table_resets: u64,
 }
 
 impl<'a> Detector<'a> {
@@ -91,7 +95,19 @@ impl<'a> Detector<'a> {
             windows: HashMap::new(),
             raised: HashMap::new(),
             events: Vec::new(),
+            table_resets: 0,
         }
+    }
+
+    /// Keys held now in the counting and raised-event tables (each at most
+    /// [`MAX_KEYS`]).
+    pub fn tracked_keys(&self) -> usize {
+        self.windows.len() + self.raised.len()
+    }
+
+    /// Times a table was emptied because it was full of live keys.
+    pub fn table_resets(&self) -> u64 {
+        self.table_resets
     }
 
     /// Checks one observation.
@@ -156,10 +172,11 @@ impl<'a> Detector<'a> {
     /// Adds one to the window counter `key`, counting `value` as distinct; returns
     /// (events counted, distinct values) in the current window.
     fn count(&mut self, key: &str, time: DateTime<Utc>, value: u64) -> (usize, usize) {
-        if self.windows.len() >= MAX_KEYS {
-            self.windows.clear();
-        }
         let window = self.config.window;
+        if self.windows.len() >= MAX_KEYS && !self.windows.contains_key(key) {
+            self.windows.retain(|_, w| time - w.start <= window);
+            self.table_resets += u64::from(empty_if_crowded(&mut self.windows));
+        }
         let w = self
             .windows
             .entry(key.to_string())
@@ -184,8 +201,10 @@ impl<'a> Detector<'a> {
 
     /// True when `key` was not raised within the last window (and marks it raised).
     fn first_in_window(&mut self, key: &str, time: DateTime<Utc>) -> bool {
-        if self.raised.len() >= MAX_KEYS {
-            self.raised.clear();
+        if self.raised.len() >= MAX_KEYS && !self.raised.contains_key(key) {
+            let window = self.config.window;
+            self.raised.retain(|_, at| time - *at <= window);
+            self.table_resets += u64::from(empty_if_crowded(&mut self.raised));
         }
         match self.raised.get(key) {
             Some(at) if time - *at <= self.config.window && time >= *at => false,
@@ -232,6 +251,15 @@ impl<'a> Detector<'a> {
         }
         self.events.push(event);
     }
+}
+
+/// Empties a table that pruning left more than three quarters full; true if it did.
+fn empty_if_crowded<V>(table: &mut HashMap<String, V>) -> bool {
+    let crowded = table.len() > MAX_KEYS / 4 * 3;
+    if crowded {
+        table.clear();
+    }
+    crowded
 }
 
 /// Who talked to whom, and when, for an event.
