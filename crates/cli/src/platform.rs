@@ -9,12 +9,13 @@ use safecare_bus::{BrokerUrl, EmbeddedBroker};
 use safecare_core::site::Site;
 use safecare_correlate::RuleSet;
 use safecare_exchange::{ExchangeConfig, ExchangeHandle};
+use safecare_files::Analyzer;
 use safecare_hams::AvailabilityHandle;
 use safecare_hams::service::HamsService;
 use safecare_impact::service::{ImpactConfig, ImpactService};
 use safecare_physical::service::{PhysicalService, ServiceOptions};
 use safecare_store::{Store, StoreOptions};
-use safecare_web::{AppState, Modules};
+use safecare_web::{AppState, FilesModule, Modules};
 
 /// Which MQTT broker the platform uses.
 #[derive(Debug, Clone)]
@@ -153,6 +154,7 @@ impl Platform {
                 availability: Some(availability.clone()),
                 impact: Some(impact.clone()),
                 zones: Some(physical.zone_states()),
+                files: Some(FilesModule::new(Arc::new(Analyzer::with_builtin_rules()))),
             },
         };
         tokio::spawn(async move {

@@ -1,45 +1,150 @@
 //! Measures the file analysis over a folder: files/s and MB/s.
 //!
-//! Usage: cargo run --release -p safecare-files --example scan_bench -- DIR
-//! (with `--features yara`, the built-in YARA rules run on every file too).
+//! Usage: cargo run --release -p safecare-files --example scan_bench -- [--threads N] DIR...
+//!        cargo run --release -p safecare-files --example scan_bench -- --stages DIR...
+//!
+//! The first form runs `files scan` itself (verdict lines serialised and
+//! dropped, events kept in memory) on N threads, one per core by default. The
+//! second reads every file into memory, then times each stage of the analysis
+//! on one thread, to show where the time goes. With `--features yara`, the
+//! built-in YARA rules run on every file too.
 
+use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use safecare_files::scan::collect_files;
-use safecare_files::{AnalysisConfig, Analyzer};
+use safecare_core::{EmptyDirectory, SecurityEvent};
+use safecare_files::cli::{ScanOptions, scan_with};
+use safecare_files::scan::{collect_files, default_threads};
+use safecare_files::{Analyzer, dicom, entropy, hash, magic};
+use sha2::Digest;
 
 fn main() -> anyhow::Result<()> {
-    let dirs: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
-    anyhow::ensure!(!dirs.is_empty(), "usage: scan_bench DIR...");
-
-    #[allow(unused_mut)]
-    let mut config = AnalysisConfig::default();
-    #[cfg(feature = "yara")]
-    {
-        let (rules, _refused) = safecare_files::yara::load(&[]);
-        config.yara = Some(std::sync::Arc::new(rules));
+    let mut args = std::env::args().skip(1).peekable();
+    let mut threads = default_threads();
+    let mut stages = false;
+    let mut dirs = Vec::new();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
+            "--stages" => stages = true,
+            _ => dirs.push(PathBuf::from(arg)),
+        }
     }
-    let analyzer = Analyzer::new(config);
+    anyhow::ensure!(
+        !dirs.is_empty(),
+        "usage: scan_bench [--threads N | --stages] DIR..."
+    );
 
-    let mut skipped = Vec::new();
-    let files = collect_files(&dirs, &mut skipped);
+    let analyzer = Analyzer::with_builtin_rules();
+    if stages {
+        time_stages(&analyzer, &dirs)
+    } else {
+        time_scan(&analyzer, &dirs, threads)
+    }
+}
+
+/// The whole `files scan`, as the command runs it.
+fn time_scan(analyzer: &Analyzer, dirs: &[PathBuf], threads: usize) -> anyhow::Result<()> {
+    let options = ScanOptions {
+        quarantine: None,
+        threads,
+        progress: false,
+    };
+    let mut events: Vec<SecurityEvent> = Vec::new();
     let started = Instant::now();
-    let mut bytes = 0u64;
-    let mut flagged = 0u64;
-    for path in &files {
-        let verdict = analyzer.analyze_path(path)?;
-        bytes += verdict.size;
-        flagged += u64::from(verdict.verdict != safecare_files::VerdictLevel::Clean);
-    }
+    let summary = scan_with(
+        dirs,
+        analyzer,
+        &options,
+        &EmptyDirectory,
+        &mut events,
+        &mut std::io::sink(),
+    )?;
     let seconds = started.elapsed().as_secs_f64();
 
     println!(
-        "{} files, {:.1} MB in {seconds:.2} s: {:.0} files/s, {:.1} MB/s ({flagged} not clean)",
-        files.len(),
-        bytes as f64 / 1e6,
-        files.len() as f64 / seconds,
-        bytes as f64 / 1e6 / seconds
+        "{} files, {:.1} MB in {seconds:.2} s on {threads} threads: {:.0} files/s, {:.1} MB/s \
+         ({} not clean, {} unreadable)",
+        summary.files,
+        summary.bytes as f64 / 1e6,
+        summary.files as f64 / seconds,
+        summary.bytes as f64 / 1e6 / seconds,
+        summary.suspicious + summary.malicious,
+        summary.unreadable.len()
     );
     Ok(())
+}
+
+/// Each stage of the analysis alone, on one thread, over files already in memory.
+fn time_stages(analyzer: &Analyzer, dirs: &[PathBuf]) -> anyhow::Result<()> {
+    let mut skipped = Vec::new();
+    let paths = collect_files(dirs, &mut skipped);
+    let started = Instant::now();
+    let files: Vec<Vec<u8>> = paths.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+    let read = started.elapsed();
+    let bytes: usize = files.iter().map(Vec::len).sum();
+
+    let mut stages: Vec<(&str, Duration)> = vec![("read (page cache)", read)];
+    stages.push((
+        "MD5 + SHA-1 + SHA-256",
+        time(&files, |b| drop(hash::hashes(b))),
+    ));
+    stages.push(("  MD5 alone", time(&files, digest::<md5::Md5>)));
+    stages.push(("  SHA-1 alone", time(&files, digest::<sha1::Sha1>)));
+    stages.push(("  SHA-256 alone", time(&files, digest::<sha2::Sha256>)));
+    stages.push((
+        "entropy by region",
+        time(&files, |b| drop(entropy::profile(b))),
+    ));
+    stages.push(("type + DICOM walk", time(&files, |b| inspect(analyzer, b))));
+    #[cfg(feature = "yara")]
+    if let Some(rules) = &analyzer.config().yara {
+        let mut scanner = rules.scanner();
+        stages.push((
+            "YARA (reused scanner)",
+            time(&files, |b| drop(scanner.scan(b))),
+        ));
+    }
+    let mut worker = analyzer.worker();
+    let all = time(&files, |b| {
+        drop(worker.analyze_bytes("f", b).to_json_line());
+    });
+    stages.push(("whole analysis + JSON line", all));
+
+    println!(
+        "{} files, {:.1} MB, one thread:",
+        files.len(),
+        bytes as f64 / 1e6
+    );
+    for (stage, took) in stages {
+        let seconds = took.as_secs_f64();
+        println!(
+            "  {stage:<28} {seconds:>7.3} s  {:>8.1} MB/s",
+            bytes as f64 / 1e6 / seconds
+        );
+    }
+    Ok(())
+}
+
+fn inspect(analyzer: &Analyzer, bytes: &[u8]) {
+    let file_type = magic::detect(bytes);
+    if matches!(
+        file_type,
+        magic::FileType::Dicom | magic::FileType::DicomDataset
+    ) {
+        drop(dicom::inspect(bytes, &analyzer.config().dicom));
+    }
+}
+
+fn digest<D: Digest>(bytes: &[u8]) {
+    black_box(D::digest(bytes));
+}
+
+fn time(files: &[Vec<u8>], mut stage: impl FnMut(&[u8])) -> Duration {
+    let started = Instant::now();
+    for file in files {
+        stage(file);
+    }
+    started.elapsed()
 }

@@ -59,72 +59,162 @@ pub struct Analyzer {
     config: AnalysisConfig,
 }
 
+/// Buffers larger than this are given back after the file that needed them.
+const KEPT_BUFFER_BYTES: usize = 64 * 1024 * 1024;
+
 impl Analyzer {
     /// An analyser with the given limits and blocklist.
     pub fn new(config: AnalysisConfig) -> Self {
         Analyzer { config }
     }
 
+    /// The default analysis, with the built-in YARA rules when built with the `yara` feature.
+    pub fn with_builtin_rules() -> Self {
+        #[allow(unused_mut)]
+        let mut config = AnalysisConfig::default();
+        #[cfg(feature = "yara")]
+        {
+            let (rules, refused) = crate::yara::load(&[]);
+            for rule in refused {
+                tracing::error!(file = %rule.file, reason = %rule.reason, "YARA rules refused");
+            }
+            config.yara = Some(std::sync::Arc::new(rules));
+        }
+        Analyzer { config }
+    }
+
+    /// What this analyser checks against.
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.config
+    }
+
+    /// A worker for one thread: it keeps its read buffer and YARA scanner from file to file.
+    pub fn worker(&self) -> Worker<'_> {
+        Worker {
+            analyzer: self,
+            held: Vec::new(),
+            rest: Vec::new(),
+            #[cfg(feature = "yara")]
+            yara: self.config.yara.as_ref().map(|rules| rules.scanner()),
+        }
+    }
+
     /// Reads and analyses one file; only [`AnalysisConfig::max_file_bytes`] are held in memory.
+    ///
+    /// For many files, [`Analyzer::worker`] is faster.
     pub fn analyze_path(&self, path: &Path) -> Result<Verdict, AnalyzeError> {
+        self.worker().analyze_path(path)
+    }
+
+    /// Analyses bytes already in memory, reported under `path`.
+    pub fn analyze_bytes(&self, path: &str, bytes: &[u8]) -> Verdict {
+        self.worker().analyze_bytes(path, bytes)
+    }
+}
+
+/// Analyses file after file on one thread, reusing its buffers and scanner.
+pub struct Worker<'a> {
+    analyzer: &'a Analyzer,
+    /// The inspected bytes of the current file.
+    held: Vec<u8>,
+    /// Bytes past the inspected part, hashed and dropped.
+    rest: Vec<u8>,
+    #[cfg(feature = "yara")]
+    yara: Option<crate::yara::YaraScanner<'a>>,
+}
+
+impl Worker<'_> {
+    /// Reads and analyses one file, reading it once: its bytes are hashed, inspected and
+    /// scanned from the same buffer.
+    pub fn analyze_path(&mut self, path: &Path) -> Result<Verdict, AnalyzeError> {
+        let mut held = std::mem::take(&mut self.held);
+        let read = self.read(path, &mut held);
+        let result = read.map(|(size, hashes)| {
+            let mut verdict = self.verdict(&path.display().to_string(), &held, hashes);
+            verdict.size = size;
+            if size > held.len() as u64 {
+                verdict.findings.push(Finding::whole(
+                    "file.partially_inspected",
+                    Severity::Info,
+                    format!(
+                        "only the first {} bytes were inspected; all were hashed",
+                        held.len()
+                    ),
+                ));
+            }
+            verdict
+        });
+
+        if held.capacity() > KEPT_BUFFER_BYTES {
+            held = Vec::new();
+        }
+        self.held = held;
+        result
+    }
+
+    /// Analyses bytes already in memory, reported under `path`.
+    pub fn analyze_bytes(&mut self, path: &str, bytes: &[u8]) -> Verdict {
+        self.verdict(path, bytes, hash::hashes(bytes))
+    }
+
+    /// Reads up to `max_file_bytes` into `held` and hashes the whole file; returns its size.
+    fn read(
+        &mut self,
+        path: &Path,
+        held: &mut Vec<u8>,
+    ) -> Result<(u64, crate::verdict::Hashes), AnalyzeError> {
         let read_error = |source| AnalyzeError::Read {
             path: path.to_path_buf(),
             source,
         };
         let mut file = File::open(path).map_err(read_error)?;
+        let max = self.analyzer.config.max_file_bytes;
 
-        let mut hasher = Hasher::default();
-        let mut held = Vec::new();
+        // Size the buffer once from the file's length (a hint: the file may be growing).
+        let expected = file.metadata().map(|m| m.len()).unwrap_or(0).min(max);
+        held.clear();
+        held.reserve(usize::try_from(expected).unwrap_or(0).saturating_add(1));
         (&mut file)
-            .take(self.config.max_file_bytes)
-            .read_to_end(&mut held)
+            .take(max)
+            .read_to_end(held)
             .map_err(read_error)?;
-        hasher.update(&held);
+        let mut hasher = Hasher::default();
+        hasher.update(held);
 
         // Hash what does not fit, without keeping it.
         let mut size = held.len() as u64;
-        let mut chunk = vec![0u8; 1024 * 1024];
         loop {
-            let n = file.read(&mut chunk).map_err(read_error)?;
+            if self.rest.is_empty() {
+                self.rest = vec![0u8; 1024 * 1024];
+            }
+            let n = file.read(&mut self.rest).map_err(read_error)?;
             if n == 0 {
                 break;
             }
-            hasher.update(&chunk[..n]);
+            hasher.update(&self.rest[..n]);
             size += n as u64;
         }
-
-        let mut verdict = self.verdict(&path.display().to_string(), &held, hasher.finish());
-        verdict.size = size;
-        if size > held.len() as u64 {
-            verdict.findings.push(Finding::whole(
-                "file.partially_inspected",
-                Severity::Info,
-                format!(
-                    "only the first {} bytes were inspected; all were hashed",
-                    held.len()
-                ),
-            ));
-        }
-        Ok(verdict)
+        Ok((size, hasher.finish()))
     }
 
-    /// Analyses bytes already in memory, reported under `path`.
-    pub fn analyze_bytes(&self, path: &str, bytes: &[u8]) -> Verdict {
-        self.verdict(path, bytes, hash::hashes(bytes))
-    }
-
-    fn verdict(&self, path: &str, bytes: &[u8], hashes: crate::verdict::Hashes) -> Verdict {
+    fn verdict(&mut self, path: &str, bytes: &[u8], hashes: crate::verdict::Hashes) -> Verdict {
+        let analyzer = self.analyzer;
         let file_type = magic::detect(bytes);
+        let entropy = entropy::profile(bytes);
         let mut findings = Vec::new();
-        let mut budget = self.config.archive.max_total;
+        let mut budget = analyzer.config.archive.max_total;
 
-        if self.config.blocklist.contains(&hashes.sha256) {
+        if analyzer.config.blocklist.contains(&hashes.sha256) {
             findings.push(blocklisted(""));
         }
-        self.inspect(bytes, file_type, 0, &mut budget, &mut findings);
+        if file_type == FileType::Unknown {
+            check_encrypted_like(bytes.len(), entropy.whole, &mut findings);
+        } else {
+            analyzer.inspect(bytes, file_type, 0, &mut budget, &mut findings);
+        }
         #[cfg(feature = "yara")]
-        if let Some(rules) = &self.config.yara {
-            findings.extend(rules.scan(bytes));
+        if let Some(scanner) = &mut self.yara {
+            findings.extend(scanner.scan(bytes));
         }
 
         Verdict {
@@ -134,10 +224,12 @@ impl Analyzer {
             file_type: file_type.name().to_string(),
             verdict: VerdictLevel::from_findings(&findings),
             findings,
-            entropy: entropy::by_region(bytes),
+            entropy: entropy.regions,
         }
     }
+}
 
+impl Analyzer {
     /// Content checks by type; archives recurse into their members.
     fn inspect(
         &self,
@@ -152,15 +244,8 @@ impl Analyzer {
                 findings.extend(dicom::inspect(bytes, &self.config.dicom));
             }
             FileType::Zip => self.inspect_zip(bytes, depth, budget, findings),
-            FileType::Unknown if bytes.len() >= ENCRYPTED_MIN_BYTES => {
-                let bits = entropy::shannon(bytes);
-                if bits > ENCRYPTED_BITS_PER_BYTE {
-                    findings.push(Finding::whole(
-                        "entropy.encrypted_like",
-                        Severity::Medium,
-                        format!("unknown content at {bits:.3} bits per byte: encrypted or packed"),
-                    ));
-                }
+            FileType::Unknown => {
+                check_encrypted_like(bytes.len(), entropy::shannon(bytes), findings);
             }
             _ => {}
         }
@@ -208,6 +293,17 @@ impl Analyzer {
                 findings.push(finding);
             }
         }
+    }
+}
+
+/// Unknown content that is large and close to 8 bits per byte looks encrypted or packed.
+fn check_encrypted_like(len: usize, bits: f64, findings: &mut Vec<Finding>) {
+    if len >= ENCRYPTED_MIN_BYTES && bits > ENCRYPTED_BITS_PER_BYTE {
+        findings.push(Finding::whole(
+            "entropy.encrypted_like",
+            Severity::Medium,
+            format!("unknown content at {bits:.3} bits per byte: encrypted or packed"),
+        ));
     }
 }
 

@@ -20,7 +20,9 @@ pub use analyze::{AnalysisConfig, AnalyzeError, Analyzer};
 pub mod cli;
 pub mod connector;
 pub mod events;
+pub mod report;
 pub mod scan;
+pub mod watch;
 #[cfg(feature = "yara")]
 pub mod yara;
 

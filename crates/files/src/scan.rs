@@ -1,12 +1,15 @@
 //! Scanning paths: recursive walk, one verdict per file, quarantine of bad files.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use thiserror::Error;
 
-use crate::analyze::Analyzer;
+use crate::analyze::{AnalyzeError, Analyzer};
 use crate::verdict::{Verdict, VerdictLevel};
 
 /// Counts of one scan, printed by the caller.
@@ -70,6 +73,17 @@ impl fmt::Display for FilesSummary {
 /// Symbolic links inside directories are not followed (no loops, no escapes);
 /// paths named on the command line are followed.
 pub fn collect_files(paths: &[PathBuf], unreadable: &mut Vec<(String, String)>) -> Vec<PathBuf> {
+    collect_sized_files(paths, unreadable)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// [`collect_files`] with each file's size in bytes as listed.
+pub fn collect_sized_files(
+    paths: &[PathBuf],
+    unreadable: &mut Vec<(String, String)>,
+) -> Vec<(PathBuf, u64)> {
     let mut files = Vec::new();
     let mut pending: Vec<PathBuf> = paths.iter().rev().cloned().collect();
     let mut top_level = paths.len();
@@ -90,7 +104,7 @@ pub fn collect_files(paths: &[PathBuf], unreadable: &mut Vec<(String, String)>) 
             }
         };
         if metadata.is_file() {
-            files.push(path);
+            files.push((path, metadata.len()));
         } else if metadata.is_dir() {
             match sorted_entries(&path) {
                 Ok(entries) => pending.extend(entries.into_iter().rev()),
@@ -104,7 +118,8 @@ pub fn collect_files(paths: &[PathBuf], unreadable: &mut Vec<(String, String)>) 
     files
 }
 
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// The entries of a folder, sorted by name.
+pub(crate) fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         entries.push(entry?.path());
@@ -157,24 +172,88 @@ pub fn quarantine(
     Ok(copy)
 }
 
-/// Scans files one by one, handing each verdict to `on_verdict`.
+/// The threads a scan uses by default: one per CPU core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Scans files on one thread per core, handing each verdict to `on_verdict` in the files' order.
 pub fn scan_files(
     analyzer: &Analyzer,
     files: &[PathBuf],
     summary: &mut FilesSummary,
+    on_verdict: impl FnMut(&Path, &Verdict) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    scan_files_on(analyzer, files, default_threads(), summary, on_verdict)
+}
+
+/// Scans files on `threads` threads (at least one), handing each verdict to `on_verdict`
+/// in the files' order, on the calling thread.
+///
+/// An unreadable file is logged and listed in `summary.unreadable`; the others go on.
+/// An error from `on_verdict` stops the scan and is returned.
+pub fn scan_files_on(
+    analyzer: &Analyzer,
+    files: &[PathBuf],
+    threads: usize,
+    summary: &mut FilesSummary,
     mut on_verdict: impl FnMut(&Path, &Verdict) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    for path in files {
-        match analyzer.analyze_path(path) {
-            Ok(verdict) => {
-                summary.count(&verdict);
-                on_verdict(path, &verdict)?;
-            }
-            Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "file skipped");
-                summary
-                    .unreadable
-                    .push((path.display().to_string(), err.to_string()));
+    let threads = threads.clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+
+    std::thread::scope(|scope| {
+        let (results, verdicts) = mpsc::sync_channel(threads * 32);
+        for _ in 0..threads {
+            let results = results.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                let mut worker = analyzer.worker();
+                while !stop.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(index) else { break };
+                    if results.send((index, worker.analyze_path(path))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(results);
+
+        let outcome = deliver_in_order(files, verdicts, summary, &mut on_verdict);
+        stop.store(true, Ordering::Relaxed);
+        outcome
+    })
+}
+
+/// Hands results to `on_verdict` in file order, holding those that arrive early.
+fn deliver_in_order(
+    files: &[PathBuf],
+    verdicts: mpsc::Receiver<(usize, Result<Verdict, AnalyzeError>)>,
+    summary: &mut FilesSummary,
+    on_verdict: &mut impl FnMut(&Path, &Verdict) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut early = BTreeMap::new();
+    let mut due = 0;
+    for (index, result) in verdicts {
+        early.insert(index, result);
+        while let Some(result) = early.remove(&due) {
+            let path = &files[due];
+            due += 1;
+            match result {
+                Ok(verdict) => {
+                    summary.count(&verdict);
+                    on_verdict(path, &verdict)?;
+                }
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), error = %err, "file skipped");
+                    summary
+                        .unreadable
+                        .push((path.display().to_string(), err.to_string()));
+                }
             }
         }
     }

@@ -116,13 +116,32 @@ fn is_rule_file(path: &Path) -> bool {
 impl YaraRules {
     /// Scans bytes and turns each matching rule into a finding.
     ///
-    /// Rules tagged `ransom_note` give `yara.ransom_note`, the others `yara.match`.
+    /// Builds a scanner for this call only; a loop over many files should keep
+    /// one [`YaraScanner`] per thread instead.
     pub fn scan(&self, bytes: &[u8]) -> Vec<Finding> {
+        self.scanner().scan(bytes)
+    }
+
+    /// A scanner to reuse from one thread: building one is far dearer than a scan of a small file.
+    pub fn scanner(&self) -> YaraScanner<'_> {
         let mut scanner = yara_x::Scanner::new(&self.rules);
         scanner.set_timeout(std::time::Duration::from_secs(10));
-        let bytes = &bytes[..bytes.len().min(MAX_SCAN_BYTES)];
+        YaraScanner { scanner }
+    }
+}
 
-        let results = match scanner.scan(bytes) {
+/// The rules ready to scan file after file on one thread.
+pub struct YaraScanner<'r> {
+    scanner: yara_x::Scanner<'r>,
+}
+
+impl YaraScanner<'_> {
+    /// Scans bytes and turns each matching rule into a finding.
+    ///
+    /// Rules tagged `ransom_note` give `yara.ransom_note`, the others `yara.match`.
+    pub fn scan(&mut self, bytes: &[u8]) -> Vec<Finding> {
+        let bytes = &bytes[..bytes.len().min(MAX_SCAN_BYTES)];
+        let results = match self.scanner.scan(bytes) {
             Ok(results) => results,
             Err(err) => {
                 return vec![Finding::whole(

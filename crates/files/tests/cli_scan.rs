@@ -106,12 +106,12 @@ fn the_subcommand_parses_with_clap() {
     ])
     .unwrap();
     let FilesCommand::Scan {
-        paths,
-        blocklist,
-        max_ratio,
-        ..
-    } = cli.files;
+        paths, detection, ..
+    } = cli.files
+    else {
+        panic!("not a scan: {:?}", cli.files);
+    };
     assert_eq!(paths.len(), 2);
-    assert_eq!(blocklist.unwrap().to_str(), Some("bad.txt"));
-    assert_eq!(max_ratio, 50);
+    assert_eq!(detection.blocklist.unwrap().to_str(), Some("bad.txt"));
+    assert_eq!(detection.max_ratio, 50);
 }

@@ -8,6 +8,7 @@
 mod api;
 mod building;
 mod error;
+mod files;
 pub mod openapi;
 mod status;
 
@@ -23,6 +24,7 @@ use safecare_impact::service::ImpactService;
 use safecare_physical::ZoneStates;
 
 pub use error::ApiError;
+pub use files::{DEFAULT_MAX_UPLOAD_BYTES, FilesModule};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -42,12 +44,15 @@ pub struct Modules {
     pub availability: Option<AvailabilityHandle>,
     pub impact: Option<ImpactService>,
     pub zones: Option<Arc<RwLock<ZoneStates>>>,
+    /// File analysis of uploads (`POST /api/files`).
+    pub files: Option<FilesModule>,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(building::routes())
+        .merge(files::routes())
         .merge(status::routes())
         .with_state(state)
 }

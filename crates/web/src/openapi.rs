@@ -202,8 +202,20 @@ pub const OPERATIONS: &[Operation] = &[
         &[],
         "stream",
     ),
+    op(
+        "post",
+        "/api/files",
+        "Analyse the body as one file (at most 64 MiB, else 413): its verdict document; \
+         a suspicious or malicious verdict's events are published",
+        &["name"],
+        &[FILE_BODY],
+        "object",
+    ),
     op("get", "/metrics", "Prometheus metrics", &[], &[], "text"),
 ];
+
+/// The body field of an operation whose body is a file's raw bytes.
+const FILE_BODY: &str = "@file";
 
 const fn op(
     method: &'static str,
@@ -293,7 +305,12 @@ fn describe(operation: &Operation) -> Value {
             "404": error_response("No such document"),
         }
     });
-    if !operation.body.is_empty() {
+    if operation.body == [FILE_BODY] {
+        value["requestBody"] = json!({ "required": true, "content": {
+            "application/octet-stream": { "schema": { "type": "string", "format": "binary" } }
+        }});
+        value["responses"]["413"] = error_response("The file is larger than the upload limit");
+    } else if !operation.body.is_empty() {
         value["requestBody"] = request_body(operation.body);
         value["responses"]["409"] = error_response("The workflow does not allow this change now");
     }
