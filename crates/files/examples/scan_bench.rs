@@ -2,11 +2,13 @@
 //!
 //! Usage: cargo run --release -p safecare-files --example scan_bench -- [--threads N] DIR...
 //!        cargo run --release -p safecare-files --example scan_bench -- --stages DIR...
+//!        cargo run --release -p safecare-files --example scan_bench -- --poll DIR
 //!
 //! The first form runs `files scan` itself (verdict lines serialised and
 //! dropped, events kept in memory) on N threads, one per core by default. The
 //! second reads every file into memory, then times each stage of the analysis
-//! on one thread, to show where the time goes. With `--features yara`, the
+//! on one thread, to show where the time goes. The third times one listing
+//! of `files watch` over the folder. With `--features yara`, the
 //! built-in YARA rules run on every file too.
 
 use std::hint::black_box;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use safecare_core::{EmptyDirectory, SecurityEvent};
 use safecare_files::cli::{ScanOptions, scan_with};
 use safecare_files::scan::{collect_files, default_threads};
+use safecare_files::watch::{DirectoryWatch, WatchOptions};
 use safecare_files::{Analyzer, dicom, entropy, hash, magic};
 use sha2::Digest;
 
@@ -23,11 +26,13 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).peekable();
     let mut threads = default_threads();
     let mut stages = false;
+    let mut poll = false;
     let mut dirs = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
             "--stages" => stages = true,
+            "--poll" => poll = true,
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
@@ -36,6 +41,9 @@ fn main() -> anyhow::Result<()> {
         "usage: scan_bench [--threads N | --stages] DIR..."
     );
 
+    if poll {
+        return time_poll(&dirs[0]);
+    }
     let analyzer = Analyzer::with_builtin_rules();
     if stages {
         time_stages(&analyzer, &dirs)
@@ -72,6 +80,26 @@ fn time_scan(analyzer: &Analyzer, dirs: &[PathBuf], threads: usize) -> anyhow::R
         summary.bytes as f64 / 1e6 / seconds,
         summary.suspicious + summary.malicious,
         summary.unreadable.len()
+    );
+    Ok(())
+}
+
+/// One listing of a watched folder, as `files watch` makes every poll interval.
+fn time_poll(dir: &std::path::Path) -> anyhow::Result<()> {
+    let options = WatchOptions::default();
+    let started = Instant::now();
+    let mut watch = DirectoryWatch::new(dir, &options, started);
+    let first = started.elapsed();
+    let mut unreadable = Vec::new();
+    let again = Instant::now();
+    let ready = watch.poll(Instant::now(), &mut unreadable);
+    let poll = again.elapsed();
+    println!(
+        "{} files: first listing {:.0} ms, a poll {:.0} ms ({} ready)",
+        watch.known_files(),
+        first.as_secs_f64() * 1e3,
+        poll.as_secs_f64() * 1e3,
+        ready.len()
     );
     Ok(())
 }

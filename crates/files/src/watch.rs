@@ -18,7 +18,7 @@ use anyhow::Context;
 
 use crate::analyze::Analyzer;
 use crate::report::Reporter;
-use crate::scan::{FilesSummary, scan_files_on, sorted_entries};
+use crate::scan::{FilesSummary, scan_files_on};
 
 /// How a folder is watched.
 #[derive(Debug, Clone)]
@@ -150,7 +150,7 @@ impl DirectoryWatch {
         let mut files = Vec::new();
         let mut pending = vec![self.root.clone()];
         while let Some(dir) = pending.pop() {
-            let entries = match sorted_entries(&dir) {
+            let entries = match fs::read_dir(&dir) {
                 Ok(entries) => {
                     self.reported.remove(&dir);
                     entries
@@ -163,15 +163,15 @@ impl DirectoryWatch {
                     continue;
                 }
             };
-            for path in entries {
-                // A file deleted since the folder was read is simply gone.
-                let Ok(metadata) = fs::symlink_metadata(&path) else {
+            // An entry deleted since the folder was read is simply gone.
+            for entry in entries.flatten() {
+                let Ok(metadata) = entry.metadata() else {
                     continue;
                 };
                 if metadata.is_file() {
-                    files.push((path, metadata));
-                } else if metadata.is_dir() && !self.excluded(&path, &metadata) {
-                    pending.push(path);
+                    files.push((entry.path(), metadata));
+                } else if metadata.is_dir() && !self.excluded(&entry.path(), &metadata) {
+                    pending.push(entry.path());
                 }
             }
         }
