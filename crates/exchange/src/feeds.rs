@@ -77,6 +77,13 @@ impl Feeds {
         self.rx.try_recv().ok()
     }
 
+    /// Acknowledges a message on the connection it came from.
+    pub async fn ack(&self, received: &Received) {
+        if let Some(client) = self.clients.get(received.connection) {
+            let _ = client.ack(&received.publish).await;
+        }
+    }
+
     /// The connection that publishes alerts, incidents and heartbeats.
     pub fn primary(&self) -> &BusClient {
         &self.clients[0]

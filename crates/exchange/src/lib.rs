@@ -12,7 +12,6 @@
 //! accepted: the batch is retried and the broker redelivers what was not
 //! acknowledged.
 
-mod commit;
 mod feeds;
 pub mod ingest;
 pub mod metrics;

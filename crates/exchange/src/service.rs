@@ -1,8 +1,4 @@
-//! The writer task: it owns the correlation engine and the operator workflow.
-//!
-//! Each batch of received events is checked for redelivery and correlated
-//! here, then handed to the committer task ([`crate::commit`]), which stores
-//! and acknowledges it while the writer goes on with the next batch.
+//! The writer task: one task owns the store's write side and the correlation engine.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
@@ -14,13 +10,12 @@ use safecare_bus::topics;
 use safecare_bus::{BrokerUrl, BusClient, BusError, HealthReport};
 use safecare_core::{Alert, AlertStatus, Incident, SecurityEvent};
 use safecare_correlate::{Engine, RuleSet};
-use safecare_store::{Batch, CommitOutcome, Store, StoreError, StoreReader};
+use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreReader};
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use ulid::Ulid;
 
-use crate::commit::{self, Pending, Stage};
 use crate::feeds::{Feeds, Received};
 use crate::ingest::Decoded;
 use crate::metrics::Metrics;
@@ -105,13 +100,13 @@ enum Request {
 pub struct ExchangeHandle {
     requests: mpsc::Sender<Request>,
     reader: StoreReader,
-    pub(crate) metrics: Arc<Metrics>,
+    metrics: Arc<Metrics>,
     live: broadcast::Sender<LiveUpdate>,
-    pub(crate) commits: broadcast::Sender<Arc<CommitReport>>,
+    commits: broadcast::Sender<Arc<CommitReport>>,
     health: Arc<RwLock<BTreeMap<String, HealthReport>>>,
-    pub(crate) bus: BusClient,
+    bus: BusClient,
     connections: Arc<Vec<BusClient>>,
-    pub(crate) stop: Arc<watch::Sender<bool>>,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl ExchangeHandle {
@@ -176,15 +171,6 @@ impl ExchangeHandle {
     pub fn bus(&self) -> &BusClient {
         &self.bus
     }
-
-    /// Announces a new or changed alert on the bus and to live clients.
-    pub(crate) async fn publish_alert(&self, alert: &Alert) {
-        let _ = self
-            .bus
-            .publish_json(topics::ALERT, Qos::AtLeastOnce, false, alert)
-            .await;
-        let _ = self.live.send(LiveUpdate::Alert(alert.clone()));
-    }
 }
 
 /// Connects to the broker and starts the writer task.
@@ -215,11 +201,8 @@ pub async fn start(
         connections: Arc::new(incoming.clients()),
         stop: Arc::new(watch::channel(false).0),
     };
-    let store = Arc::new(store);
-    let committer = commit::spawn(store.clone(), incoming.clients(), handle.clone());
     let writer = Writer {
         store,
-        committer,
         engine: Engine::new(rules),
         incoming,
         requests: requests_rx,
@@ -234,10 +217,7 @@ pub async fn start(
 }
 
 struct Writer {
-    /// Shared with the committer; the writer uses it only for operator
-    /// actions, after the committer has stored every earlier batch.
-    store: Arc<Store>,
-    committer: mpsc::Sender<Stage>,
+    store: Store,
     engine: Engine,
     incoming: Feeds,
     requests: mpsc::Receiver<Request>,
@@ -258,12 +238,10 @@ impl Writer {
                 _ = stop.changed() => break,
                 request = self.requests.recv() => match request {
                     Some(Request::Act(command, reply)) => {
-                        self.wait_for_committer().await;
                         let _ = reply.send(self.act(command).await);
                     }
                     Some(Request::Sync(reply)) => {
                         self.drain().await;
-                        self.wait_for_committer().await;
                         let _ = reply.send(());
                     }
                     None => {
@@ -336,30 +314,34 @@ impl Writer {
         let redelivered = (received - batch.events.len()) as u64;
         batch.alerts = self.correlate(&batch.events);
 
-        // 3. Hand it to the committer, which stores it, then acknowledges it.
-        let pending = Pending {
-            messages,
-            batch,
-            redelivered,
-            started,
+        // 3. Commit, retrying until the store takes it; then acknowledge.
+        let Some(outcome) = self.commit(&mut batch).await else {
+            return;
         };
-        if self
-            .committer
-            .send(Stage::Commit(Box::new(pending)))
-            .await
-            .is_err()
-        {
-            tracing::debug!("the committer has stopped; the broker redelivers the batch");
+        for message in &messages {
+            self.incoming.ack(message).await;
         }
-    }
 
-    /// Waits until the committer has stored every batch handed to it so far,
-    /// so that an operator action sees every alert correlated before it.
-    async fn wait_for_committer(&self) {
-        let (reply, stored) = oneshot::channel();
-        if self.committer.send(Stage::Barrier(reply)).await.is_ok() {
-            let _ = stored.await;
+        // 4. Tell the world.
+        let duplicates = outcome.events_duplicate + redelivered;
+        metrics
+            .events_stored
+            .fetch_add(outcome.events_inserted, Ordering::Relaxed);
+        metrics
+            .events_duplicate
+            .fetch_add(duplicates, Ordering::Relaxed);
+        metrics.batches_committed.fetch_add(1, Ordering::Relaxed);
+        metrics.observe_latency(started.elapsed(), batch.events.len() as u64);
+        self.publish_dead_letters(&batch.dead_letters).await;
+        for alert in &batch.alerts {
+            self.publish_alert(alert).await;
         }
+        let report = CommitReport {
+            event_ids: batch.events.iter().map(|e| e.id).collect(),
+            outcome,
+            committed_at: Instant::now(),
+        };
+        let _ = self.handle.commits.send(Arc::new(report));
     }
 
     /// Runs new events through the engine; returns the latest version of each changed alert.
@@ -397,6 +379,107 @@ impl Writer {
             .into_iter()
             .filter_map(|id| changed.remove(&id))
             .collect()
+    }
+
+    /// Commits a batch, retrying while the store says it may work later.
+    ///
+    /// A batch the store refuses for good is split: the parts it takes are
+    /// stored, and each event it refuses becomes a dead letter with the reason.
+    /// Returns `None` when the service is stopped before the store took the batch.
+    async fn commit(&mut self, batch: &mut Batch) -> Option<CommitOutcome> {
+        let mut backoff = Duration::from_millis(50);
+        let mut warned = false;
+        loop {
+            if *self.handle.stop.borrow() {
+                tracing::warn!(
+                    events = batch.events.len(),
+                    "stopping with an unstored batch; the broker redelivers it"
+                );
+                return None;
+            }
+            match self.store.commit(batch).await {
+                Ok(outcome) => {
+                    if warned {
+                        tracing::info!("store accepts writes again; the held batch is stored");
+                    }
+                    return Some(outcome);
+                }
+                Err(err) if err.is_retryable() => {
+                    self.handle.metrics.store_error(err.code());
+                    self.handle
+                        .metrics
+                        .store_retries
+                        .fetch_add(1, Ordering::Relaxed);
+                    if !warned {
+                        tracing::warn!(%err, events = batch.events.len(), "holding the batch and retrying");
+                        warned = true;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(err) => {
+                    self.handle.metrics.store_error(err.code());
+                    tracing::error!(%err, "the store refused a batch; storing its parts one by one");
+                    return Some(self.commit_piecewise(batch).await);
+                }
+            }
+        }
+    }
+
+    async fn commit_piecewise(&mut self, batch: &mut Batch) -> CommitOutcome {
+        let mut total = CommitOutcome::default();
+        let events = std::mem::take(&mut batch.events);
+        let mut kept = Vec::with_capacity(events.len());
+        for event in events {
+            let single = Batch {
+                events: vec![event.clone()],
+                ..Batch::default()
+            };
+            match self.store.commit(&single).await {
+                Ok(outcome) => {
+                    total.events_inserted += outcome.events_inserted;
+                    total.events_duplicate += outcome.events_duplicate;
+                    kept.push(event);
+                }
+                Err(err) => {
+                    let payload = serde_json::to_vec(&event).unwrap_or_default();
+                    let topic = topics::event(event.module.as_str());
+                    let reason = format!("the store refused the event: {err}");
+                    let letter = DeadLetter::new(
+                        event.module.as_str(),
+                        &topic,
+                        "store_refused",
+                        &reason,
+                        &payload,
+                    );
+                    self.handle
+                        .metrics
+                        .dead_letter(&letter.module, &letter.reason_code);
+                    batch.dead_letters.push(letter);
+                }
+            }
+        }
+        batch.events = kept;
+
+        let rest = Batch {
+            events: Vec::new(),
+            ..std::mem::take(batch)
+        };
+        match self.store.commit(&rest).await {
+            Ok(outcome) => {
+                total.alerts_written = outcome.alerts_written;
+                total.dead_letters_written = outcome.dead_letters_written;
+            }
+            Err(err) => tracing::error!(
+                %err, alerts = rest.alerts.len(), dead_letters = rest.dead_letters.len(),
+                "could not store alerts and dead letters; they are lost, check the database"
+            ),
+        }
+        *batch = Batch {
+            events: batch.events.clone(),
+            ..rest
+        };
+        total
     }
 
     async fn act(&mut self, command: Command) -> Result<Changed, ActionError> {
@@ -580,7 +663,7 @@ impl Writer {
                 self.acknowledged.remove(&alert.id);
             }
             metrics.alert_updates.fetch_add(1, Ordering::Relaxed);
-            self.handle.publish_alert(alert).await;
+            self.publish_alert(alert).await;
         }
         for incident in &changed.incidents {
             metrics.incidents_changed.fetch_add(1, Ordering::Relaxed);
@@ -616,6 +699,26 @@ impl Writer {
                 what: "incident",
                 id,
             }))
+    }
+
+    async fn publish_alert(&self, alert: &Alert) {
+        let _ = self
+            .handle
+            .bus
+            .publish_json(topics::ALERT, Qos::AtLeastOnce, false, alert)
+            .await;
+        let _ = self.handle.live.send(LiveUpdate::Alert(alert.clone()));
+    }
+
+    async fn publish_dead_letters(&self, letters: &[DeadLetter]) {
+        for letter in letters {
+            let topic = topics::deadletter(&letter.module);
+            let _ = self
+                .handle
+                .bus
+                .publish_json(&topic, Qos::AtLeastOnce, false, letter)
+                .await;
+        }
     }
 
     fn record_health(&self, payload: &[u8]) {
