@@ -128,6 +128,8 @@ fn time_stages(analyzer: &Analyzer, dirs: &[PathBuf]) -> anyhow::Result<()> {
     stages.push(("type + DICOM walk", time(&files, |b| inspect(analyzer, b))));
     #[cfg(feature = "yara")]
     if let Some(rules) = &analyzer.config().yara {
+        let fresh = time(&files, |b| drop(rules.scan(b)));
+        stages.push(("YARA (a scanner per file)", fresh));
         let mut scanner = rules.scanner();
         stages.push((
             "YARA (reused scanner)",

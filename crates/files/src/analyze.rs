@@ -181,9 +181,9 @@ impl Worker<'_> {
         let mut hasher = Hasher::default();
         hasher.update(held);
 
-        // Hash what does not fit, without keeping it.
+        // Hash what does not fit, without keeping it (a short read means the end was reached).
         let mut size = held.len() as u64;
-        loop {
+        while size >= max {
             if self.rest.is_empty() {
                 self.rest = vec![0u8; 1024 * 1024];
             }
@@ -318,4 +318,40 @@ fn blocklisted(member: &str) -> Finding {
         Severity::High,
         format!("the SHA-256 of {what} is on the known-bad list"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyzer_holding(max_file_bytes: u64) -> Analyzer {
+        Analyzer::new(AnalysisConfig {
+            max_file_bytes,
+            ..AnalysisConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_file_beyond_the_inspected_part_is_hashed_whole_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let path = dir.path().join("big.bin");
+        std::fs::write(&path, &bytes).unwrap();
+
+        let analyzer = analyzer_holding(4096);
+        let mut worker = analyzer.worker();
+        let verdict = worker.analyze_path(&path).unwrap();
+        assert_eq!(verdict.size, 10_000);
+        assert_eq!(verdict.hashes, hash::hashes(&bytes));
+        assert!(verdict.has("file.partially_inspected"));
+        let inspected: u64 = verdict.entropy.iter().map(|r| r.length).sum();
+        assert_eq!(inspected, 4096);
+
+        // The same worker, a file that fits exactly: nothing left out.
+        std::fs::write(&path, &bytes[..4096]).unwrap();
+        let verdict = worker.analyze_path(&path).unwrap();
+        assert_eq!(verdict.size, 4096);
+        assert_eq!(verdict.hashes, hash::hashes(&bytes[..4096]));
+        assert!(!verdict.has("file.partially_inspected"));
+    }
 }
