@@ -3,7 +3,8 @@
 
 mod scada_common;
 
-use scada_common::{FREEZER, poll_cycles, poll_until, simulate};
+use safecare_ot::scada::simulate::Simulator;
+use scada_common::{FREEZER, Watcher, config, poll_cycles, poll_until, simulate};
 
 #[tokio::test]
 async fn a_quiet_freezer_raises_nothing() {
@@ -110,4 +111,33 @@ async fn an_unsafe_setpoint_write_is_reported_and_the_freezer_follows() {
     assert_eq!(change.evidence["value"], 8.0);
     assert_eq!(change.evidence["outside_limits"], true);
     assert_eq!(change.severity, 60);
+}
+
+#[tokio::test]
+async fn a_device_that_goes_away_and_comes_back_is_polled_again() {
+    let (simulator, polled) = simulate(FREEZER, None).await;
+    let address = simulator.listeners()[0].0;
+    let mut watcher = Watcher::start(&polled);
+    watcher.until(|s| !s.readings.is_empty()).await;
+
+    // The device goes away: its port refuses connections.
+    drop(simulator);
+    watcher.until(|s| s.count("scada.sensor_stale") > 0).await;
+
+    // It comes back on the same address.
+    let served = config(FREEZER, address);
+    let _back = Simulator::start(&served, Some(address), None, 1)
+        .await
+        .unwrap();
+    let before = watcher.seen.readings.len();
+    watcher
+        .until(|s| s.count("scada.sensor_recovered") > 0)
+        .await;
+    watcher.until(|s| s.readings.len() > before).await;
+    assert_eq!(
+        watcher.seen.count("scada.sensor_stale"),
+        1,
+        "{:?}",
+        watcher.seen.kinds()
+    );
 }

@@ -92,25 +92,49 @@ impl Seen {
 
 /// Polls `config` until `done` holds for what was seen; fails after [`PATIENCE`].
 pub async fn poll_until(config: &PollConfig, done: impl Fn(&Seen) -> bool) -> Seen {
-    let (_poller, mut outputs) = Poller::start(config, &EmptyDirectory, None);
-    let mut seen = Seen::default();
-    let waited = tokio::time::timeout(PATIENCE, async {
-        while !done(&seen) {
-            match outputs.recv().await {
-                Some(output) => record(&mut seen, output),
-                None => break,
-            }
+    let mut watcher = Watcher::start(config);
+    watcher.until(done).await;
+    watcher.seen
+}
+
+/// A running poller and what it handed out so far.
+pub struct Watcher {
+    _poller: Poller,
+    outputs: mpsc::Receiver<Output>,
+    pub seen: Seen,
+}
+
+impl Watcher {
+    pub fn start(config: &PollConfig) -> Watcher {
+        let (poller, outputs) = Poller::start(config, &EmptyDirectory, None);
+        Watcher {
+            _poller: poller,
+            outputs,
+            seen: Seen::default(),
         }
-    })
-    .await;
-    if waited.is_err() || !done(&seen) {
-        panic!(
-            "the expected events did not come; seen {:?} and {} readings",
-            seen.kinds(),
-            seen.readings.len()
-        );
     }
-    seen
+
+    /// Takes outputs until `done` holds; fails after [`PATIENCE`].
+    pub async fn until(&mut self, done: impl Fn(&Seen) -> bool) {
+        let seen = &mut self.seen;
+        let outputs = &mut self.outputs;
+        let waited = tokio::time::timeout(PATIENCE, async {
+            while !done(seen) {
+                match outputs.recv().await {
+                    Some(output) => record(seen, output),
+                    None => break,
+                }
+            }
+        })
+        .await;
+        if waited.is_err() || !done(seen) {
+            panic!(
+                "the expected events did not come; seen {:?} and {} readings",
+                seen.kinds(),
+                seen.readings.len()
+            );
+        }
+    }
 }
 
 /// Polls `config` for `cycles` rounds per device and returns everything.
