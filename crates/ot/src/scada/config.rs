@@ -595,6 +595,9 @@ impl Resolver<'_> {
         })
     }
 
+    /// How the simulator makes the point's values: the config's `simulate` block, else
+    /// a value at rest inside the limits with a little drift and one step of noise
+    /// (none for setpoints and bits, which hold still).
     fn simulation(
         &self,
         raw: &RawPoint,
@@ -603,48 +606,52 @@ impl Resolver<'_> {
         writable: bool,
         line: usize,
     ) -> Result<Simulation, ConfigError> {
-        let spec = raw.simulate.as_ref();
-        let spec = |f: fn(&RawSimulation) -> Option<f64>| spec.and_then(f);
+        let given = raw.simulate.as_ref();
         let still = writable || encoding.data == DataType::Bool;
         let band = limits.low.zip(limits.high).map(|(l, h)| h - l);
 
-        let nominal = spec(|s| s.nominal).unwrap_or_else(|| resting_value(limits, encoding));
-        let amplitude = spec(|s| s.amplitude).unwrap_or(if still {
+        // 1. the defaults
+        let drift = if still {
             0.0
         } else {
             band.unwrap_or(0.0) * 0.05
-        });
+        };
         let step = match encoding.data {
             DataType::F32 => band.unwrap_or(1.0) * 0.005,
             _ => encoding.scale.abs(),
         };
-        let noise = spec(|s| s.noise).unwrap_or(if still { 0.0 } else { step });
-        for (name, value) in [
+        let noise = if still { 0.0 } else { step };
+
+        // 2. what the config says instead
+        let nominal = given.and_then(|s| s.nominal);
+        let nominal = nominal.unwrap_or_else(|| resting_value(limits, encoding));
+        let amplitude = given.and_then(|s| s.amplitude).unwrap_or(drift);
+        let noise = given.and_then(|s| s.noise).unwrap_or(noise);
+        let checks = [
             ("nominal", nominal),
             ("amplitude", amplitude),
             ("noise", noise),
-        ] {
+        ];
+        for (name, value) in checks {
             if !value.is_finite() || (name != "nominal" && value < 0.0) {
                 let msg = format!("point `{}` simulates with {name} {value}", raw.id);
-                return Err(self.error(
-                    self.field(line, name),
-                    &msg,
-                    "give a finite, non-negative number",
-                ));
+                let fix = "give a finite, non-negative number";
+                return Err(self.error(self.field(line, name), &msg, fix));
             }
         }
-        let raw_sim = raw.simulate.as_ref();
+
+        let span = |f: fn(&RawSimulation) -> Option<Span>, default: u64| {
+            given
+                .and_then(f)
+                .map_or(Duration::from_secs(default), Span::duration)
+        };
         Ok(Simulation {
             nominal,
             amplitude,
-            period: raw_sim
-                .and_then(|s| s.period)
-                .map_or(Duration::from_secs(600), Span::duration),
+            period: span(|s| s.period, 600),
             noise,
             follows: None,
-            response: raw_sim
-                .and_then(|s| s.response)
-                .map_or(Duration::from_secs(120), Span::duration),
+            response: span(|s| s.response, 120),
         })
     }
 
