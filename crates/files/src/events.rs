@@ -129,7 +129,7 @@ pub fn quarantined_event(verdict: &Verdict, copy: &std::path::Path) -> SecurityE
 }
 
 /// Keeps a summary within the 1000 bytes events allow, on a character boundary.
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     if text.len() <= 900 {
         return text.to_string();
     }

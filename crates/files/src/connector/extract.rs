@@ -16,7 +16,7 @@ use super::buffer::ConnectorLimits;
 use super::flows::{Connection, Connector, ConnectorItem, ConnectorStats, describe};
 use super::{ExtractedObject, Issue, IssueKind, ObjectDetails, Sender};
 use crate::analyze::Analyzer;
-use crate::events::verdict_events;
+use crate::events::{truncate, verdict_events};
 use crate::hash;
 use crate::scan::FilesSummary;
 use crate::verdict::Verdict;
@@ -321,7 +321,7 @@ fn issue_event(connection: &Connection, issue: &Issue) -> SecurityEvent {
         Module::Files,
         issue.kind.event_kind(),
         severity,
-        shorten(&summary),
+        truncate(&summary),
     );
     event.evidence.insert("detail".into(), json!(issue.detail));
     event.evidence.insert("sender".into(), json!(issue.sender));
@@ -369,16 +369,4 @@ fn address(address: std::net::SocketAddr) -> Address {
 fn to_datetime(ts: Timestamp) -> DateTime<Utc> {
     let secs = i64::try_from(ts.secs()).unwrap_or(i64::MAX);
     DateTime::from_timestamp(secs, ts.subsec_nanos()).unwrap_or_default()
-}
-
-/// Keeps a summary within what events allow, on a character boundary.
-fn shorten(text: &str) -> String {
-    if text.len() <= 900 {
-        return text.to_string();
-    }
-    let mut end = 900;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }
