@@ -211,11 +211,74 @@ pub const OPERATIONS: &[Operation] = &[
         &[FILE_BODY],
         "object",
     ),
+    op(
+        "get",
+        "/api/incidents/{id}/impact",
+        "What an incident takes away: impacted assets with score, explaining path and time \
+         to impact; services with their capacity left; recommended actions",
+        &[],
+        &[],
+        "object",
+    ),
+    op(
+        "get",
+        "/api/availability",
+        "Hospital availability now: services, beds by EDXL-HAVE type, staffing",
+        &[],
+        &[],
+        "object",
+    ),
+    op(
+        "get",
+        "/api/availability/have",
+        "Hospital availability as an EDXL-HAVE 1.0 document",
+        &[],
+        &[],
+        "xml",
+    ),
+    op(
+        "get",
+        "/api/zones",
+        "Live state of every zone: doors, sensors, cameras, open alerts",
+        &[],
+        &[],
+        "object",
+    ),
+    op(
+        "get",
+        "/api/zones/{id}",
+        "Live state of one zone",
+        &[],
+        &[],
+        "object",
+    ),
+    op(
+        "get",
+        "/api/floors/{id}/plan.svg",
+        "Floor plan with the live state of its zones",
+        &[],
+        &[],
+        "svg",
+    ),
+    op(
+        "post",
+        "/api/webhooks/access",
+        "An access-control system's message (one or a JSON array, the format of the \
+         access adapter): the events it means, and the message published for the \
+         physical rules",
+        &[],
+        &[JSON_BODY],
+        "object",
+    ),
     op("get", "/metrics", "Prometheus metrics", &[], &[], "text"),
 ];
 
 /// The body field of an operation whose body is a file's raw bytes.
 const FILE_BODY: &str = "@file";
+
+/// The body field of an operation whose body is a JSON document of another
+/// system's format (described in its adapter's documentation).
+const JSON_BODY: &str = "@json";
 
 const fn op(
     method: &'static str,
@@ -310,6 +373,10 @@ fn describe(operation: &Operation) -> Value {
             "application/octet-stream": { "schema": { "type": "string", "format": "binary" } }
         }});
         value["responses"]["413"] = error_response("The file is larger than the upload limit");
+    } else if operation.body == [JSON_BODY] {
+        value["requestBody"] = json!({ "required": true, "content": {
+            "application/json": { "schema": {} }
+        }});
     } else if !operation.body.is_empty() {
         value["requestBody"] = request_body(operation.body);
         value["responses"]["409"] = error_response("The workflow does not allow this change now");
