@@ -296,10 +296,12 @@ impl SecurityEvent {
                 "must be one sentence (at most 1000 bytes)",
             ));
         }
-        if let Some(asset) = &self.asset {
-            if asset.trim().is_empty() {
-                errors.push(FieldError::new("asset", "must not be empty when present"));
-            }
+        if self
+            .asset
+            .as_ref()
+            .is_some_and(|asset| asset.trim().is_empty())
+        {
+            errors.push(FieldError::new("asset", "must not be empty when present"));
         }
 
         if errors.is_empty() {

@@ -7,7 +7,7 @@ use safecare_store::DeadLetter;
 /// What one received message became.
 #[derive(Debug)]
 pub enum Decoded {
-    Event(SecurityEvent),
+    Event(Box<SecurityEvent>),
     Rejected(DeadLetter),
 }
 
@@ -47,7 +47,7 @@ pub fn decode(topic: &str, payload: &[u8]) -> Decoded {
         return reject(topic_module, topic, "module_mismatch", &reason, payload);
     }
 
-    Decoded::Event(event)
+    Decoded::Event(Box::new(event))
 }
 
 fn reject(module: &str, topic: &str, code: &str, reason: &str, payload: &[u8]) -> Decoded {

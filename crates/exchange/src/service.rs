@@ -299,7 +299,7 @@ impl Writer {
             };
             metrics.messages_received.fetch_add(1, Ordering::Relaxed);
             match decoded {
-                Decoded::Event(event) => batch.events.push(event),
+                Decoded::Event(event) => batch.events.push(*event),
                 Decoded::Rejected(letter) => {
                     metrics.dead_letter(&letter.module, &letter.reason_code);
                     tracing::debug!(topic = %letter.topic, reason = %letter.reason, "dead letter");
@@ -757,10 +757,10 @@ impl RecentIds {
             return false;
         }
         self.order.push_back(id);
-        if self.order.len() > self.capacity {
-            if let Some(oldest) = self.order.pop_front() {
-                self.set.remove(&oldest);
-            }
+        if self.order.len() > self.capacity
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.set.remove(&oldest);
         }
         true
     }

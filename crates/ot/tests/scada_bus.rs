@@ -21,7 +21,7 @@ fn mqtt_url() -> String {
 #[tokio::test]
 async fn poll_publishes_telemetry_and_events_to_the_broker() {
     // Sensor ids of this run only, so that other runs on the broker do not count.
-    let run = format!("{:x}", std::process::id() ^ 0x5ca_da);
+    let run = format!("{:x}", std::process::id() ^ 0x0005_cada);
     let template = FREEZER
         .replace("id: freezer", &format!("id: freezer-{run}"))
         .replace("follows: setpoint", &format!("follows: setpoint-{run}"))
@@ -74,10 +74,10 @@ async fn poll_publishes_telemetry_and_events_to_the_broker() {
                     assert_eq!(topic, topics::telemetry(&reading.sensor));
                     readings.push(reading);
                 }
-            } else if let Ok(event) = SecurityEvent::from_json(&message.payload) {
-                if event.evidence["sensor"] == freezer.as_str() {
-                    alarm = Some(event);
-                }
+            } else if let Ok(event) = SecurityEvent::from_json(&message.payload)
+                && event.evidence["sensor"] == freezer.as_str()
+            {
+                alarm = Some(event);
             }
         }
     })
