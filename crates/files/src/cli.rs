@@ -134,8 +134,9 @@ pub struct DetectionArgs {
         help_heading = "Limits"
     )]
     pub max_ratio: u64,
-    /// Files analysed at once; one per CPU core by default. Each holds up to 1 GiB of its
-    /// file in memory (the rest is only hashed).
+    /// Files analysed at once by `scan` and `watch` (`extract` reads one capture in
+    /// order); one per CPU core by default. Each holds up to 1 GiB of its file in memory
+    /// (the rest is only hashed).
     #[arg(long, value_name = "N", help_heading = "Limits")]
     pub threads: Option<usize>,
 }
