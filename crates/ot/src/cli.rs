@@ -129,6 +129,11 @@ pub struct OtSummary {
     pub transactions: u64,
     /// Modbus frames and BACnet datagrams that did not parse.
     pub malformed: u64,
+    /// Segmented BACnet messages put back together.
+    pub bacnet_reassembled: u64,
+    /// BACnet segments refused (out of order, repeated, over the caps) or whose
+    /// message was evicted unfinished.
+    pub bacnet_segment_problems: u64,
     /// Events raised.
     pub events: u64,
     /// Packets that could not be decoded below the application layer.
@@ -141,11 +146,14 @@ impl fmt::Display for OtSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} packets, {} Modbus frames, {} BACnet messages, {} transactions, {} malformed, \
-             {} events, {} undecodable, {} read errors",
+            "{} packets, {} Modbus frames, {} BACnet messages ({} reassembled from segments, \
+             {} segment problems), {} transactions, {} malformed, {} events, {} undecodable, \
+             {} read errors",
             self.packets,
             self.modbus_frames,
             self.bacnet_messages,
+            self.bacnet_reassembled,
+            self.bacnet_segment_problems,
             self.transactions,
             self.malformed,
             self.events,
@@ -163,6 +171,8 @@ impl OtSummary {
             bacnet_messages: sensor.bacnet_messages,
             transactions: sensor.transactions,
             malformed: sensor.modbus_errors + sensor.bacnet_errors,
+            bacnet_reassembled: sensor.bacnet_reassembled,
+            bacnet_segment_problems: sensor.bacnet_segment_errors + sensor.bacnet_segment_evictions,
             events,
             undecodable: engine.undecodable,
             read_errors: engine.read_errors,

@@ -6,8 +6,9 @@ use safecare_capture::synth::{Host, Synth};
 use safecare_core::SecurityEvent;
 use safecare_core::site::Site;
 use safecare_ot::bacnet::{PduType, Service};
-use safecare_ot::cli::scan_files_with;
+use safecare_ot::cli::{OtCommand, run_with_site, scan_files_with};
 use safecare_ot::detect::{DetectConfig, Detector};
+use safecare_ot::live::PortArgs;
 use safecare_ot::sensor::{Observation, SensorConfig, SensorStats};
 use safecare_ot::transaction::Detail;
 
@@ -167,6 +168,41 @@ fn out_of_order_and_repeated_segments_are_malformed_and_the_message_still_comple
     assert!(
         events.iter().any(|e| e.kind == "ot.bacnet.malformed"),
         "{events:?}"
+    );
+}
+
+#[test]
+fn the_command_summary_counts_reassembled_messages_and_segment_problems() {
+    let good = segments(9, &write_multiple_body(6), 30);
+    let mut sent = vec![good[0].clone(), good[2].clone()];
+    sent.extend_from_slice(&good[1..]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("segments.pcap");
+    std::fs::write(&path, capture(&sent, 47808)).unwrap();
+
+    let command = OtCommand::Scan {
+        files: vec![path],
+        transactions: false,
+        baseline: None,
+        modbus_scale: 0.1,
+        ports: PortArgs {
+            modbus_ports: vec![502],
+            bacnet_ports: vec![47808],
+        },
+    };
+    let site = Site::demo();
+    let mut events: Vec<SecurityEvent> = Vec::new();
+    let summary = run_with_site(command, &site, Some(&site), &mut events).unwrap();
+
+    assert_eq!(summary.bacnet_reassembled, 1);
+    assert_eq!(
+        summary.bacnet_segment_problems, 1,
+        "segment 2 came too early"
+    );
+    assert!(
+        summary
+            .to_string()
+            .contains("1 reassembled from segments, 1 segment problems")
     );
 }
 
