@@ -56,10 +56,12 @@ pub fn stop_requested() -> bool {
     STOP.load(Ordering::Relaxed)
 }
 
-/// Makes SIGINT and SIGTERM set the stop flag instead of killing the process, so the
-/// capture can end its flows and report.
+/// Makes SIGINT and SIGTERM set the stop flag instead of killing the process, so a
+/// long-running command (a capture, a folder watch) can finish its work and report.
+/// Clears a stop asked for during an earlier run in the same process.
 pub fn install_stop_handler() {
-    #[cfg(target_os = "linux")]
+    STOP.store(false, Ordering::Relaxed);
+    #[cfg(unix)]
     {
         extern "C" fn on_signal(_: libc::c_int) {
             STOP.store(true, Ordering::Relaxed);

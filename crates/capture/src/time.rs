@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// When a packet was captured, in nanoseconds since the Unix epoch.
 ///
 /// Sensors reason in capture time, not wall time, so that a file replays the same
@@ -42,6 +44,12 @@ impl Timestamp {
     /// captures do step backwards).
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The timestamp as a UTC date and time, for events; the epoch when out of range.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        let secs = i64::try_from(self.secs()).unwrap_or(i64::MAX);
+        DateTime::from_timestamp(secs, self.subsec_nanos()).unwrap_or_default()
     }
 
     /// This timestamp moved forward by `d`.

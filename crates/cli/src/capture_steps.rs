@@ -163,7 +163,7 @@ fn place(
 fn first_packet_time(name: &str, bytes: &[u8]) -> Result<DateTime<Utc>> {
     let mut reader = open(name, bytes)?;
     match reader.next_packet() {
-        Ok(Some(packet)) => Ok(safecare_ot::sensor::to_datetime(packet.ts)),
+        Ok(Some(packet)) => Ok(packet.ts.to_datetime()),
         Ok(None) => bail!("capture {name} holds no packets"),
         Err(err) => bail!("capture {name} cannot be read: {err}"),
     }

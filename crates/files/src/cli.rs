@@ -2,11 +2,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use safecare_capture::live;
 use safecare_core::{AssetDirectory, EventSink};
 
 use crate::analyze::{AnalysisConfig, Analyzer};
@@ -228,10 +228,16 @@ pub fn run(
             reporter.quarantine = quarantine.as_deref();
             reporter.flush_each = true;
 
-            STOP.store(false, Ordering::Relaxed);
-            install_stop_handler();
-            let stop = || STOP.load(Ordering::Relaxed);
-            let mut summary = watch(&dir, &analyzer, &options, &mut reporter, &stop)?;
+            // Ctrl-C and SIGTERM end the watch after the file at hand, so its summary
+            // is printed and the events already emitted reach the broker.
+            live::install_stop_handler();
+            let mut summary = watch(
+                &dir,
+                &analyzer,
+                &options,
+                &mut reporter,
+                &live::stop_requested,
+            )?;
             summary.refused_rules = refused;
             Ok(summary)
         }
@@ -337,24 +343,4 @@ fn progress_bar(wanted: bool, files: usize, bytes: u64) -> Option<ProgressBar> {
     bar.set_style(style);
     bar.set_message(format!("{files} files"));
     Some(bar)
-}
-
-/// Set by Ctrl-C or SIGTERM during `files watch`.
-static STOP: AtomicBool = AtomicBool::new(false);
-
-/// Makes Ctrl-C and SIGTERM end the watch after the file at hand, so its
-/// summary is printed and the events already emitted reach the broker.
-fn install_stop_handler() {
-    #[cfg(unix)]
-    {
-        extern "C" fn on_signal(_: libc::c_int) {
-            STOP.store(true, Ordering::Relaxed);
-        }
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-        }
-    }
 }

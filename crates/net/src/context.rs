@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
 use safecare_capture::Timestamp;
 use safecare_capture::decode::MacAddr;
 use safecare_core::event::Endpoint;
@@ -196,7 +195,7 @@ impl Finding {
 
     fn into_event(self, directory: &dyn AssetDirectory) -> SecurityEvent {
         let mut event = SecurityEvent::new(Module::Net, self.kind, self.severity, self.summary);
-        event.time = to_datetime(self.time);
+        event.time = self.time.to_datetime();
         event.confidence = self.confidence.clamp(0.0, 1.0);
         event.evidence = self.evidence;
 
@@ -247,10 +246,4 @@ impl Finding {
         }
         event
     }
-}
-
-/// A capture timestamp as a UTC date-time.
-pub fn to_datetime(ts: Timestamp) -> DateTime<Utc> {
-    let secs = i64::try_from(ts.secs()).unwrap_or(i64::MAX);
-    DateTime::from_timestamp(secs, ts.subsec_nanos()).unwrap_or_default()
 }

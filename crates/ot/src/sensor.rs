@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use chrono::{DateTime, Utc};
 use safecare_capture::decode::Transport;
 use safecare_capture::engine::FlowContext;
-use safecare_capture::{DecodeError, Direction, EndReason, Flow, Handler, Packet, Timestamp};
+use safecare_capture::{DecodeError, Direction, EndReason, Flow, Handler, Packet};
 
 use crate::bacnet;
 use crate::bacnet::segments::{self, Reassembler, SegmentLimits};
@@ -178,7 +178,7 @@ impl OtSensor {
     fn on_bacnet(&mut self, packet: &Packet<'_>, sport: u16, dport: u16, payload: &[u8]) {
         let Some(ip) = packet.ip else { return };
         self.stats.bacnet_datagrams += 1;
-        let time = to_datetime(packet.ts);
+        let time = packet.ts.to_datetime();
         let (from, to) = (
             SocketAddr::new(ip.src, sport),
             SocketAddr::new(ip.dst, dport),
@@ -244,7 +244,7 @@ impl OtSensor {
 
     /// Parses every whole frame buffered for one direction of a Modbus connection.
     fn drain_frames(&mut self, flow: &Flow, side: usize) {
-        let time = to_datetime(flow.last_ts);
+        let time = flow.last_ts.to_datetime();
         let is_request = side == 0;
         loop {
             let Some(conn) = self.conns.get_mut(&flow.id) else {
@@ -460,10 +460,4 @@ fn request_side(forward_is_request: bool, direction: Direction) -> usize {
         (Direction::Forward, true) | (Direction::Backward, false) => 0,
         _ => 1,
     }
-}
-
-/// A capture timestamp as a UTC date and time.
-pub fn to_datetime(ts: Timestamp) -> DateTime<Utc> {
-    let secs = i64::try_from(ts.secs()).unwrap_or(i64::MAX);
-    DateTime::from_timestamp(secs, ts.subsec_nanos()).unwrap_or_default()
 }

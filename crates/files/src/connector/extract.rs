@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use safecare_capture::engine::EngineConfig;
-use safecare_capture::{CaptureReader, Engine, Timestamp};
+use safecare_capture::{CaptureReader, Engine};
 use safecare_core::event::Endpoint;
 use safecare_core::{AssetDirectory, EventSink, Module, SecurityEvent};
 use serde::Serialize;
@@ -249,7 +249,7 @@ fn analyse(
             client: address(connection.client),
             server: address(connection.server),
             sender: object.sender,
-            time: to_datetime(connection.started),
+            time: connection.started.to_datetime(),
             details: &object.details,
             dataset,
         },
@@ -338,7 +338,7 @@ fn add_connection(
     sender: Sender,
     site: &dyn AssetDirectory,
 ) {
-    event.time = to_datetime(connection.started);
+    event.time = connection.started.to_datetime();
     event.source = Some(endpoint(connection.client));
     event.destination = Some(endpoint(connection.server));
     let receiver = match sender {
@@ -364,9 +364,4 @@ fn address(address: std::net::SocketAddr) -> Address {
         ip: address.ip().to_string(),
         port: address.port(),
     }
-}
-
-fn to_datetime(ts: Timestamp) -> DateTime<Utc> {
-    let secs = i64::try_from(ts.secs()).unwrap_or(i64::MAX);
-    DateTime::from_timestamp(secs, ts.subsec_nanos()).unwrap_or_default()
 }

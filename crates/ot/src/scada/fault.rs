@@ -187,20 +187,12 @@ impl Fault {
         let mut steps = Vec::with_capacity(raw.steps.len());
         for (i, step) in raw.steps.into_iter().enumerate() {
             let line = nth_step_line(text, i);
-            let action = one_action(
-                step.ramp,
-                step.stick,
-                step.set,
-                step.write,
-                step.silence,
-                step.restore,
-            )
-            .map_err(|message| invalid(line, format!("step {}: {message}", i + 1), ACTIONS))?;
+            let at = step.at.duration();
+            let action = step
+                .into_action()
+                .map_err(|message| invalid(line, format!("step {}: {message}", i + 1), ACTIONS))?;
             check(&action, config).map_err(|(message, fix)| invalid(line, message, &fix))?;
-            steps.push(Step {
-                at: step.at.duration(),
-                action,
-            });
+            steps.push(Step { at, action });
         }
         steps.sort_by_key(|s| s.at);
         Ok(Fault {
@@ -213,51 +205,55 @@ impl Fault {
 
 const ACTIONS: &str = "give each step exactly one of ramp, stick, set, write, silence, restore";
 
-/// The one action a step names.
-fn one_action(
-    ramp: Option<RawRamp>,
-    stick: Option<RawSensor>,
-    set: Option<RawValue>,
-    write: Option<RawValue>,
-    silence: Option<RawSilence>,
-    restore: Option<RawSensor>,
-) -> Result<Action, String> {
-    let mut actions = Vec::new();
-    if let Some(r) = ramp {
-        actions.push(Action::Ramp {
-            sensor: r.sensor,
-            to: r.to,
-            over: r.over.duration(),
-        });
-    }
-    if let Some(s) = stick {
-        actions.push(Action::Stick { sensor: s.sensor });
-    }
-    if let Some(s) = set {
-        actions.push(Action::Set {
-            sensor: s.sensor,
-            value: s.value,
-        });
-    }
-    if let Some(w) = write {
-        actions.push(Action::Write {
-            sensor: w.sensor,
-            value: w.value,
-        });
-    }
-    if let Some(s) = silence {
-        actions.push(Action::Silence {
-            device: s.device,
-            duration: s.duration.duration(),
-        });
-    }
-    if let Some(r) = restore {
-        actions.push(Action::Restore { sensor: r.sensor });
-    }
-    match actions.len() {
-        1 => Ok(actions.remove(0)),
-        0 => Err("has no action".into()),
-        n => Err(format!("has {n} actions")),
+impl RawStep {
+    /// The one action the step names.
+    fn into_action(self) -> Result<Action, String> {
+        let RawStep {
+            ramp,
+            stick,
+            set,
+            write,
+            silence,
+            restore,
+            ..
+        } = self;
+        let mut actions = Vec::new();
+        if let Some(r) = ramp {
+            actions.push(Action::Ramp {
+                sensor: r.sensor,
+                to: r.to,
+                over: r.over.duration(),
+            });
+        }
+        if let Some(s) = stick {
+            actions.push(Action::Stick { sensor: s.sensor });
+        }
+        if let Some(s) = set {
+            actions.push(Action::Set {
+                sensor: s.sensor,
+                value: s.value,
+            });
+        }
+        if let Some(w) = write {
+            actions.push(Action::Write {
+                sensor: w.sensor,
+                value: w.value,
+            });
+        }
+        if let Some(s) = silence {
+            actions.push(Action::Silence {
+                device: s.device,
+                duration: s.duration.duration(),
+            });
+        }
+        if let Some(r) = restore {
+            actions.push(Action::Restore { sensor: r.sensor });
+        }
+        match actions.len() {
+            1 => Ok(actions.remove(0)),
+            0 => Err("has no action".into()),
+            n => Err(format!("has {n} actions")),
+        }
     }
 }
 
