@@ -22,6 +22,8 @@ use safecare_store::Store;
 use serde::Serialize;
 use ulid::Ulid;
 
+use crate::platform::exchange_tuning;
+
 /// Options of `safecare bench pipeline`.
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
@@ -44,7 +46,7 @@ pub struct PipelineArgs {
     pub postgres: String,
     /// Connections of the exchange service on its shared subscription, with the
     /// embedded broker (an external broker gets one, as `safecare up` does).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = ExchangeConfig::default().connections)]
     pub connections: usize,
     /// Print the results as JSON.
     #[arg(long)]
@@ -84,7 +86,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
             &sqlite,
             &payloads,
             &args,
-            args.connections,
+            true,
         )
         .await?,
     );
@@ -103,7 +105,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
                 &args.postgres,
                 &payloads,
                 &args,
-                1,
+                false,
             )
             .await?,
         );
@@ -123,7 +125,7 @@ async fn measure(
     database: &str,
     payloads: &[(Ulid, Vec<u8>)],
     args: &PipelineArgs,
-    connections: usize,
+    embedded: bool,
 ) -> Result<PipelineResult> {
     eprintln!(
         "{name}: measuring the broker ceiling with {} events",
@@ -138,10 +140,13 @@ async fn measure(
     let store = Store::open(database)
         .await
         .with_context(|| format!("cannot open {database}"))?;
+    let tuning = ExchangeConfig {
+        connections: args.connections,
+        ..ExchangeConfig::default()
+    };
     let config = ExchangeConfig {
         client_id: format!("safecare-bench-exchange-{}", Ulid::new()),
-        connections,
-        ..ExchangeConfig::default()
+        ..exchange_tuning(tuning, embedded)
     };
     let exchange = safecare_exchange::start(store, broker, RuleSet::defaults(), config).await?;
     let mut commits = exchange.subscribe_commits();

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use safecare_bus::{BrokerUrl, EmbeddedBroker};
 use safecare_core::site::Site;
 use safecare_correlate::RuleSet;
-use safecare_exchange::{ExchangeConfig, ExchangeHandle};
+use safecare_exchange::{AckPolicy, ExchangeConfig, ExchangeHandle};
 use safecare_files::Analyzer;
 use safecare_hams::AvailabilityHandle;
 use safecare_hams::service::HamsService;
@@ -65,6 +65,34 @@ impl PlatformConfig {
     }
 }
 
+/// Events the exchange holds acknowledged but not yet stored, with the embedded broker.
+pub const EMBEDDED_ACK_QUEUE: usize = 20_000;
+
+/// The exchange's connections and acknowledgements for the broker in use.
+///
+/// The embedded broker lives and dies with the process, so events are
+/// acknowledged once queued for the writer, on a few connections. An external
+/// broker keeps what SafeCare has not stored: events are acknowledged after
+/// the commit, on one connection with the large in-flight window of
+/// deploy/mosquitto.conf (Mosquitto 2.0 does not restore shared subscriptions
+/// from its persistence file after a restart, so one connection, not several).
+pub fn exchange_tuning(config: ExchangeConfig, embedded: bool) -> ExchangeConfig {
+    if embedded {
+        ExchangeConfig {
+            ack: AckPolicy::OnReceipt {
+                queue: EMBEDDED_ACK_QUEUE,
+            },
+            ..config
+        }
+    } else {
+        ExchangeConfig {
+            connections: 1,
+            ack: AckPolicy::AfterCommit,
+            ..config
+        }
+    }
+}
+
 /// A running platform.
 pub struct Platform {
     pub broker_url: BrokerUrl,
@@ -97,19 +125,9 @@ impl Platform {
         let store = Store::open_with(&config.database, config.store)
             .await
             .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
-        // Several connections on a shared subscription only pay off on the
-        // embedded broker (rumqttd allows 100 messages in flight each); an
-        // external broker is given a large in-flight window instead
-        // (deploy/mosquitto.conf), and Mosquitto 2.0 does not restore shared
-        // subscriptions from its persistence file after a restart.
-        let connections = match &embedded_broker {
-            Some(_) => config.exchange.connections,
-            None => 1,
-        };
         let exchange_config = ExchangeConfig {
             client_id: format!("{}-exchange", config.instance),
-            connections,
-            ..config.exchange
+            ..exchange_tuning(config.exchange, embedded_broker.is_some())
         };
         let exchange =
             safecare_exchange::start(store, &broker_url, config.rules, exchange_config).await?;

@@ -33,6 +33,8 @@ const MAX_PARTS: usize = 8;
 /// A checked dotted path; `zone` is short for `location.zone`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FieldPath {
+    /// Where the first part sits in [`ROOTS`].
+    root: usize,
     parts: Vec<String>,
 }
 
@@ -51,49 +53,82 @@ impl FieldPath {
             ));
         }
         let root = parts.first().copied().unwrap_or_default();
-        if !ROOTS.contains(&root) {
+        let Some(mut root_index) = ROOTS.iter().position(|r| *r == root) else {
             return Err(format!(
                 "field path `{text}` starts with unknown field `{root}`: use one of {}",
                 ROOTS.join(", ")
             ));
-        }
+        };
 
         let mut resolved: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
         if root == "zone" {
             resolved.splice(0..1, ["location".to_string(), "zone".to_string()]);
+            root_index = ROOTS
+                .iter()
+                .position(|r| *r == "location")
+                .unwrap_or(root_index);
         }
-        Ok(FieldPath { parts: resolved })
+        Ok(FieldPath {
+            root: root_index,
+            parts: resolved,
+        })
     }
 }
 
-/// An event with its JSON form built once, on first need.
+/// An event whose top-level fields are turned into JSON one at a time, on
+/// first need: rules look at a few fields of each event, and turning the whole
+/// event into JSON was most of the cost of correlating it.
 pub(crate) struct EventView<'a> {
     pub(crate) event: &'a SecurityEvent,
-    json: OnceCell<Value>,
+    fields: [OnceCell<Value>; ROOTS.len()],
 }
 
 impl<'a> EventView<'a> {
     pub(crate) fn new(event: &'a SecurityEvent) -> EventView<'a> {
         EventView {
             event,
-            json: OnceCell::new(),
+            fields: std::array::from_fn(|_| OnceCell::new()),
         }
     }
 
     /// The value at `path`, if the event has one (null counts as none).
     pub(crate) fn value(&self, path: &FieldPath) -> Option<&Value> {
-        let json = self
-            .json
-            .get_or_init(|| serde_json::to_value(self.event).unwrap_or(Value::Null));
-        let mut current = json;
-        for part in &path.parts {
-            current = match current {
-                Value::Object(map) => map.get(part)?,
-                Value::Array(items) => items.first()?.as_object()?.get(part)?,
-                _ => return None,
-            };
+        let (_, below_root) = path.parts.split_first()?;
+        match below_root.split_first() {
+            // Evidence is already JSON: look into it without a copy.
+            Some((key, rest)) if ROOTS[path.root] == "evidence" => {
+                descend(self.event.evidence.get(key)?, rest)
+            }
+            _ => descend(self.field(path.root), below_root),
         }
-        (!current.is_null()).then_some(current)
+    }
+
+    /// The top-level field at `root` of [`ROOTS`] as JSON, made once.
+    fn field(&self, root: usize) -> &Value {
+        self.fields[root].get_or_init(|| {
+            let event = self.event;
+            let value = match ROOTS[root] {
+                "id" => serde_json::to_value(event.id),
+                "time" => serde_json::to_value(event.time),
+                "module" => serde_json::to_value(event.module),
+                "kind" => Ok(Value::String(event.kind.clone())),
+                "domain" => serde_json::to_value(event.domain),
+                "severity" => Ok(Value::from(event.severity)),
+                "confidence" => serde_json::to_value(event.confidence),
+                "summary" => Ok(Value::String(event.summary.clone())),
+                "asset" => serde_json::to_value(&event.asset),
+                "location" => serde_json::to_value(&event.location),
+                "source" => serde_json::to_value(&event.source),
+                "destination" => serde_json::to_value(&event.destination),
+                "user" => serde_json::to_value(&event.user),
+                "host" => serde_json::to_value(&event.host),
+                "file" => serde_json::to_value(&event.file),
+                "threat" => serde_json::to_value(&event.threat),
+                "evidence" => serde_json::to_value(&event.evidence),
+                _ => Ok(Value::Null),
+            };
+            value.unwrap_or(Value::Null)
+        })
     }
 
     /// The value at `path` as a grouping key; arrays give their first element.
@@ -101,6 +136,19 @@ impl<'a> EventView<'a> {
     pub(crate) fn key(&self, path: &FieldPath) -> Option<String> {
         key_of(self.value(path)?).map(clip)
     }
+}
+
+/// Follows `parts` down from `value`; a list stands for its first element.
+/// Null counts as missing.
+fn descend<'v>(mut current: &'v Value, parts: &[String]) -> Option<&'v Value> {
+    for part in parts {
+        current = match current {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.first()?.as_object()?.get(part)?,
+            _ => return None,
+        };
+    }
+    (!current.is_null()).then_some(current)
 }
 
 /// The longest value kept from an event for a key or a summary, in bytes.

@@ -1,9 +1,11 @@
 //! The exchange's connections to the broker, merged into one stream.
 //!
-//! The exchange acknowledges an event only once it is stored, so the broker's
-//! in-flight window per connection caps how many events one round trip can
-//! carry (rumqttd allows 100). Several connections on one shared subscription
-//! (`$share/...`) multiply that window; the broker spreads events over them.
+//! With an external broker the exchange acknowledges an event only once it is
+//! stored, so the broker's in-flight window per connection caps how many
+//! events one round trip can carry. Several connections on one shared
+//! subscription (`$share/...`) multiply that window; the broker spreads events
+//! over them. With the broker inside the process, events are acknowledged as
+//! soon as the writer's bounded queue takes them (see [`AckPolicy`]).
 
 use std::time::Duration;
 
@@ -13,6 +15,23 @@ use safecare_bus::{BrokerUrl, BusClient, BusError, ClientOptions, Incoming, Publ
 use tokio::sync::mpsc;
 
 use crate::ingest::{self, Decoded};
+
+/// When the exchange acknowledges a received message to the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckPolicy {
+    /// Once the message's batch is committed. An external broker keeps what
+    /// the exchange has not stored, across a crash or restart of SafeCare.
+    AfterCommit,
+    /// As soon as the writer's queue takes it; the queue holds at most `queue`
+    /// messages, and a full queue stops the acknowledgements, which stops the
+    /// broker. Meant for the broker embedded in the same process: it keeps its
+    /// messages in memory and loses them with the process, so acknowledging
+    /// after the commit protects nothing there, while rumqttd's fixed window
+    /// of 100 unacknowledged messages per connection would tie throughput to
+    /// the commit round trip. The writer stores everything queued before the
+    /// service stops.
+    OnReceipt { queue: usize },
+}
 
 /// A message, the connection that must acknowledge it, and what it decoded to.
 pub(crate) struct Received {
@@ -25,7 +44,42 @@ pub(crate) struct Received {
 
 pub(crate) struct Feeds {
     clients: Vec<BusClient>,
-    rx: mpsc::UnboundedReceiver<Received>,
+    rx: FeedRx,
+    policy: AckPolicy,
+}
+
+/// After-commit acks need an unbounded queue (the broker's window bounds it,
+/// and the writer acks only what it has taken); on-receipt acks a bounded one.
+enum FeedRx {
+    Unbounded(mpsc::UnboundedReceiver<Received>),
+    Bounded(mpsc::Receiver<Received>),
+}
+
+#[derive(Clone)]
+enum FeedTx {
+    Unbounded(mpsc::UnboundedSender<Received>),
+    /// The connection's client acknowledges each message once queued.
+    Bounded(mpsc::Sender<Received>, Option<BusClient>),
+}
+
+impl FeedTx {
+    /// Queues a message (acknowledging it when the policy says so); false once
+    /// the writer is gone.
+    async fn send(&self, received: Received) -> bool {
+        match self {
+            FeedTx::Unbounded(tx) => tx.send(received).is_ok(),
+            FeedTx::Bounded(tx, client) => {
+                let Ok(permit) = tx.reserve().await else {
+                    return false;
+                };
+                if let Some(client) = client {
+                    let _ = client.ack(&received.publish).await;
+                }
+                permit.send(received);
+                true
+            }
+        }
+    }
 }
 
 impl Feeds {
@@ -34,6 +88,7 @@ impl Feeds {
         broker: &BrokerUrl,
         client_id: &str,
         connections: usize,
+        policy: AckPolicy,
         timeout: Duration,
     ) -> Result<Feeds, BusError> {
         let connections = connections.max(1);
@@ -50,7 +105,7 @@ impl Feeds {
             format!("$share/{group}/{}", topics::ALL_EVENTS)
         };
 
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (queue, rx) = writer_queue(policy);
         let mut clients = Vec::with_capacity(connections);
         for index in 0..connections {
             let mut options = ClientOptions::new("exchange").subscribe(&events, Qos::AtLeastOnce);
@@ -63,22 +118,44 @@ impl Feeds {
             }
             options.manual_acks = true;
             let (client, incoming) = BusClient::connect(broker, options, timeout).await?;
-            tokio::spawn(forward(index, incoming, tx.clone()));
+            let tx = match &queue {
+                FeedTx::Bounded(tx, _) => FeedTx::Bounded(tx.clone(), Some(client.clone())),
+                unbounded => unbounded.clone(),
+            };
+            tokio::spawn(forward(index, incoming, tx));
             clients.push(client);
         }
-        Ok(Feeds { clients, rx })
+        Ok(Feeds {
+            clients,
+            rx,
+            policy,
+        })
     }
 
+    /// The next message; `None` once every connection has closed and the queue is empty.
     pub async fn recv(&mut self) -> Option<Received> {
-        self.rx.recv().await
+        match &mut self.rx {
+            FeedRx::Unbounded(rx) => rx.recv().await,
+            FeedRx::Bounded(rx) => rx.recv().await,
+        }
     }
 
     pub fn try_recv(&mut self) -> Option<Received> {
-        self.rx.try_recv().ok()
+        match &mut self.rx {
+            FeedRx::Unbounded(rx) => rx.try_recv().ok(),
+            FeedRx::Bounded(rx) => rx.try_recv().ok(),
+        }
     }
 
-    /// Acknowledges a message on the connection it came from.
+    pub fn policy(&self) -> AckPolicy {
+        self.policy
+    }
+
+    /// Acknowledges a stored message on the connection it came from (after-commit policy only).
     pub async fn ack(&self, received: &Received) {
+        if self.policy != AckPolicy::AfterCommit {
+            return;
+        }
         if let Some(client) = self.clients.get(received.connection) {
             let _ = client.ack(&received.publish).await;
         }
@@ -95,7 +172,22 @@ impl Feeds {
     }
 }
 
-async fn forward(connection: usize, mut incoming: Incoming, tx: mpsc::UnboundedSender<Received>) {
+/// The queue from the connections to the writer; a bounded sender is given
+/// each connection's own client by [`Feeds::connect`].
+fn writer_queue(policy: AckPolicy) -> (FeedTx, FeedRx) {
+    match policy {
+        AckPolicy::AfterCommit => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (FeedTx::Unbounded(tx), FeedRx::Unbounded(rx))
+        }
+        AckPolicy::OnReceipt { queue } => {
+            let (tx, rx) = mpsc::channel(queue.max(1));
+            (FeedTx::Bounded(tx, None), FeedRx::Bounded(rx))
+        }
+    }
+}
+
+async fn forward(connection: usize, mut incoming: Incoming, tx: FeedTx) {
     while let Some(publish) = incoming.recv().await {
         let decoded = match topics::parse(&publish.topic) {
             Topic::Health(_) => None,
@@ -106,7 +198,7 @@ async fn forward(connection: usize, mut incoming: Incoming, tx: mpsc::UnboundedS
             publish,
             decoded,
         };
-        if tx.send(received).is_err() {
+        if !tx.send(received).await {
             break;
         }
     }

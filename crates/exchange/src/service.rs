@@ -1,6 +1,7 @@
 //! The writer task: one task owns the store's write side and the correlation engine.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,11 @@ use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreR
 use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use ulid::Ulid;
 
-use crate::feeds::{Feeds, Received};
+use crate::commit::{self, Pending, Stored};
+use crate::feeds::{AckPolicy, Feeds, Received};
 use crate::ingest::Decoded;
 use crate::metrics::Metrics;
 use crate::workflow::{self, Command, WorkflowError};
@@ -32,9 +35,11 @@ pub struct ExchangeConfig {
     pub connect_timeout: Duration,
     /// MQTT client id of the service (further connections add `-1`, `-2`, ...).
     pub client_id: String,
-    /// Connections sharing the event subscription; each adds the broker's
-    /// in-flight window (events not yet stored) to the service's.
+    /// Connections sharing the event subscription; with after-commit acks each
+    /// adds the broker's in-flight window (events not yet stored) to the service's.
     pub connections: usize,
+    /// When received events are acknowledged to the broker.
+    pub ack: AckPolicy,
 }
 
 impl Default for ExchangeConfig {
@@ -44,7 +49,8 @@ impl Default for ExchangeConfig {
             recent_ids: 100_000,
             connect_timeout: Duration::from_secs(10),
             client_id: "safecare-exchange".to_string(),
-            connections: 16,
+            connections: 2,
+            ack: AckPolicy::AfterCommit,
         }
     }
 }
@@ -100,23 +106,50 @@ enum Request {
 pub struct ExchangeHandle {
     requests: mpsc::Sender<Request>,
     reader: StoreReader,
-    metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     live: broadcast::Sender<LiveUpdate>,
     commits: broadcast::Sender<Arc<CommitReport>>,
     health: Arc<RwLock<BTreeMap<String, HealthReport>>>,
     bus: BusClient,
     connections: Arc<Vec<BusClient>>,
-    stop: Arc<watch::Sender<bool>>,
+    ack: AckPolicy,
+    /// Set when the service is told to stop; with on-receipt acks, the writer
+    /// then stores what is queued and stops once the connections are closed.
+    closing: Arc<AtomicBool>,
+    /// Makes the writer give up a batch the store does not take.
+    pub(crate) stop: Arc<watch::Sender<bool>>,
+    /// Set by the writer when it has stopped.
+    finished: Arc<watch::Sender<bool>>,
 }
 
+/// How long a stopping service with on-receipt acks may take to store its queue.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl ExchangeHandle {
-    /// Stops the service: a batch it could not store stays unacknowledged, so the
-    /// broker hands it to the next exchange that takes over the session.
+    /// Stops the service.
+    ///
+    /// With after-commit acks, a batch it could not store stays
+    /// unacknowledged, so the broker hands it to the next exchange that takes
+    /// over the session. With on-receipt acks, the connections are closed first
+    /// and the writer stores every event already acknowledged before it stops.
     pub async fn shutdown(&self) {
-        self.stop.send_replace(true);
+        self.closing.store(true, Ordering::Relaxed);
+        if self.ack == AckPolicy::AfterCommit {
+            self.stop.send_replace(true);
+        }
         for connection in self.connections.iter() {
             connection.shutdown().await;
         }
+
+        let mut finished = self.finished.subscribe();
+        let stored = tokio::time::timeout(DRAIN_TIMEOUT, finished.wait_for(|done| *done)).await;
+        if stored.is_err() {
+            tracing::error!(
+                seconds = DRAIN_TIMEOUT.as_secs(),
+                "the exchange could not store its queued events in time; giving up on them"
+            );
+        }
+        self.stop.send_replace(true);
     }
 
     /// Carries out an operator action and returns what it changed.
@@ -184,6 +217,7 @@ pub async fn start(
         broker,
         &config.client_id,
         config.connections,
+        config.ack,
         config.connect_timeout,
     )
     .await?;
@@ -199,10 +233,14 @@ pub async fn start(
         health: Arc::default(),
         bus: bus.clone(),
         connections: Arc::new(incoming.clients()),
+        ack: config.ack,
+        closing: Arc::default(),
         stop: Arc::new(watch::channel(false).0),
+        finished: Arc::new(watch::channel(false).0),
     };
     let writer = Writer {
-        store,
+        store: Arc::new(store),
+        in_flight: None,
         engine: Engine::new(rules),
         incoming,
         requests: requests_rx,
@@ -217,7 +255,9 @@ pub async fn start(
 }
 
 struct Writer {
-    store: Store,
+    store: Arc<Store>,
+    /// The batch being committed on its own task, if any.
+    in_flight: Option<JoinHandle<Stored>>,
     engine: Engine,
     incoming: Feeds,
     requests: mpsc::Receiver<Request>,
@@ -245,6 +285,7 @@ impl Writer {
                         let _ = reply.send(());
                     }
                     None => {
+                        self.handle.closing.store(true, Ordering::Relaxed);
                         self.handle.stop.send_replace(true);
                         break;
                     }
@@ -256,14 +297,22 @@ impl Writer {
                     }
                     None => break,
                 },
+                stored = commit::wait(&mut self.in_flight), if self.in_flight.is_some() => {
+                    self.in_flight = None;
+                    if let Some(stored) = stored {
+                        self.announce(stored).await;
+                    }
+                }
                 _ = expire.tick() => self.engine.expire(Utc::now()),
             }
         }
-        if *self.handle.stop.borrow() {
+        self.finish_commit().await;
+        if self.handle.closing.load(Ordering::Relaxed) {
             tracing::info!("exchange service stopped");
         } else {
             tracing::error!("exchange service stopped unexpectedly; restart safecare");
         }
+        self.handle.finished.send_replace(true);
     }
 
     /// Takes the first message and whatever else is already waiting, up to the batch size.
@@ -278,12 +327,13 @@ impl Writer {
         batch
     }
 
-    /// Processes every message already received.
+    /// Processes and stores every message already received.
     async fn drain(&mut self) {
         while let Some(first) = self.incoming.try_recv() {
             let batch = self.collect(first);
             self.ingest(batch).await;
         }
+        self.finish_commit().await;
     }
 
     async fn ingest(&mut self, mut messages: Vec<Received>) {
@@ -314,16 +364,47 @@ impl Writer {
         let redelivered = (received - batch.events.len()) as u64;
         batch.alerts = self.correlate(&batch.events);
 
-        // 3. Commit, retrying until the store takes it; then acknowledge.
-        let Some(outcome) = self.commit(&mut batch).await else {
+        // 3. Store it on a task of its own while the next batch is correlated.
+        self.finish_commit().await;
+        let pending = Pending {
+            messages,
+            batch,
+            redelivered,
+            started,
+        };
+        let task = commit::spawn(
+            self.store.clone(),
+            self.handle.clone(),
+            self.incoming.policy(),
+            pending,
+        );
+        self.in_flight = Some(task);
+    }
+
+    /// Waits for the batch being committed, then acknowledges and announces it.
+    async fn finish_commit(&mut self) {
+        let Some(task) = self.in_flight.take() else {
             return;
         };
-        for message in &messages {
+        match task.await {
+            Ok(stored) => self.announce(stored).await,
+            Err(err) => tracing::error!(%err, "the commit task failed; its batch was not stored"),
+        }
+    }
+
+    /// Acknowledges a stored batch (after-commit policy) and tells the world.
+    async fn announce(&mut self, stored: Stored) {
+        let Stored { pending, outcome } = stored;
+        let Some(outcome) = outcome else {
+            return;
+        };
+        for message in &pending.messages {
             self.incoming.ack(message).await;
         }
 
-        // 4. Tell the world.
-        let duplicates = outcome.events_duplicate + redelivered;
+        let metrics = &self.handle.metrics;
+        let batch = &pending.batch;
+        let duplicates = outcome.events_duplicate + pending.redelivered;
         metrics
             .events_stored
             .fetch_add(outcome.events_inserted, Ordering::Relaxed);
@@ -331,7 +412,7 @@ impl Writer {
             .events_duplicate
             .fetch_add(duplicates, Ordering::Relaxed);
         metrics.batches_committed.fetch_add(1, Ordering::Relaxed);
-        metrics.observe_latency(started.elapsed(), batch.events.len() as u64);
+        metrics.observe_latency(pending.started.elapsed(), batch.events.len() as u64);
         self.publish_dead_letters(&batch.dead_letters).await;
         for alert in &batch.alerts {
             self.publish_alert(alert).await;
@@ -354,8 +435,9 @@ impl Writer {
                 if self.acknowledged.contains(&alert.id) {
                     alert.status = AlertStatus::Acknowledged;
                 }
-                if changed.insert(alert.id, alert.clone()).is_none() {
-                    order.push(alert.id);
+                let id = alert.id;
+                if changed.insert(id, alert).is_none() {
+                    order.push(id);
                 }
             }
         }
@@ -381,108 +463,9 @@ impl Writer {
             .collect()
     }
 
-    /// Commits a batch, retrying while the store says it may work later.
-    ///
-    /// A batch the store refuses for good is split: the parts it takes are
-    /// stored, and each event it refuses becomes a dead letter with the reason.
-    /// Returns `None` when the service is stopped before the store took the batch.
-    async fn commit(&mut self, batch: &mut Batch) -> Option<CommitOutcome> {
-        let mut backoff = Duration::from_millis(50);
-        let mut warned = false;
-        loop {
-            if *self.handle.stop.borrow() {
-                tracing::warn!(
-                    events = batch.events.len(),
-                    "stopping with an unstored batch; the broker redelivers it"
-                );
-                return None;
-            }
-            match self.store.commit(batch).await {
-                Ok(outcome) => {
-                    if warned {
-                        tracing::info!("store accepts writes again; the held batch is stored");
-                    }
-                    return Some(outcome);
-                }
-                Err(err) if err.is_retryable() => {
-                    self.handle.metrics.store_error(err.code());
-                    self.handle
-                        .metrics
-                        .store_retries
-                        .fetch_add(1, Ordering::Relaxed);
-                    if !warned {
-                        tracing::warn!(%err, events = batch.events.len(), "holding the batch and retrying");
-                        warned = true;
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(err) => {
-                    self.handle.metrics.store_error(err.code());
-                    tracing::error!(%err, "the store refused a batch; storing its parts one by one");
-                    return Some(self.commit_piecewise(batch).await);
-                }
-            }
-        }
-    }
-
-    async fn commit_piecewise(&mut self, batch: &mut Batch) -> CommitOutcome {
-        let mut total = CommitOutcome::default();
-        let events = std::mem::take(&mut batch.events);
-        let mut kept = Vec::with_capacity(events.len());
-        for event in events {
-            let single = Batch {
-                events: vec![event.clone()],
-                ..Batch::default()
-            };
-            match self.store.commit(&single).await {
-                Ok(outcome) => {
-                    total.events_inserted += outcome.events_inserted;
-                    total.events_duplicate += outcome.events_duplicate;
-                    kept.push(event);
-                }
-                Err(err) => {
-                    let payload = serde_json::to_vec(&event).unwrap_or_default();
-                    let topic = topics::event(event.module.as_str());
-                    let reason = format!("the store refused the event: {err}");
-                    let letter = DeadLetter::new(
-                        event.module.as_str(),
-                        &topic,
-                        "store_refused",
-                        &reason,
-                        &payload,
-                    );
-                    self.handle
-                        .metrics
-                        .dead_letter(&letter.module, &letter.reason_code);
-                    batch.dead_letters.push(letter);
-                }
-            }
-        }
-        batch.events = kept;
-
-        let rest = Batch {
-            events: Vec::new(),
-            ..std::mem::take(batch)
-        };
-        match self.store.commit(&rest).await {
-            Ok(outcome) => {
-                total.alerts_written = outcome.alerts_written;
-                total.dead_letters_written = outcome.dead_letters_written;
-            }
-            Err(err) => tracing::error!(
-                %err, alerts = rest.alerts.len(), dead_letters = rest.dead_letters.len(),
-                "could not store alerts and dead letters; they are lost, check the database"
-            ),
-        }
-        *batch = Batch {
-            events: batch.events.clone(),
-            ..rest
-        };
-        total
-    }
-
     async fn act(&mut self, command: Command) -> Result<Changed, ActionError> {
+        // An action reads and changes alerts: the batch in flight must be stored first.
+        self.finish_commit().await;
         let now = Utc::now();
         let mut batch = Batch::default();
         let mut changed = Changed::default();

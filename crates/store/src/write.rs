@@ -11,11 +11,12 @@ use crate::model::severity_rank;
 use crate::sql::{Bind, bind_all, micros, values_placeholders};
 use crate::{Backend, Batch, CommitOutcome, DeadLetter, StoreError};
 
-/// Bound values per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_BINDS_PER_STATEMENT: usize = 30_000;
-
-/// Rows per multi-row INSERT; larger statements gain little and cost memory.
-const MAX_ROWS_PER_STATEMENT: usize = 1000;
+/// Rows per multi-row INSERT, largest first: a batch is cut greedily into
+/// these sizes. A few fixed shapes let each connection's statement cache
+/// reuse the prepared statements; one statement per batch size made nearly
+/// every commit prepare a new one. The largest stays under SQLite's 32,766
+/// bound values with the widest table (11 columns).
+const STATEMENT_ROWS: [usize; 5] = [256, 64, 16, 4, 1];
 
 const EVENT_INSERT: &str =
     "INSERT INTO events (id, time_us, module, kind, domain, severity, asset, zone, doc) VALUES ";
@@ -143,20 +144,16 @@ struct Inserter<'c> {
 }
 
 impl Inserter<'_> {
-    /// Inserts `binds` (a flat run of rows) in as few statements as the bind
-    /// limit allows; returns the rows changed.
+    /// Inserts `binds` (a flat run of rows) in statements of the fixed sizes
+    /// of [`STATEMENT_ROWS`]; returns the rows changed.
     async fn rows(&mut self, table: &Table, binds: Vec<Bind>) -> Result<u64, sqlx::Error> {
-        let rows_per_statement =
-            (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
         let mut changed = 0;
-        let mut binds = binds.into_iter().peekable();
+        let mut rows_left = binds.len() / table.columns;
+        let mut binds = binds.into_iter();
 
-        while binds.peek().is_some() {
-            let chunk: Vec<Bind> = binds
-                .by_ref()
-                .take(rows_per_statement * table.columns)
-                .collect();
-            let rows = chunk.len() / table.columns;
+        while rows_left > 0 {
+            let rows = statement_rows(rows_left);
+            let chunk: Vec<Bind> = binds.by_ref().take(rows * table.columns).collect();
             let sql = format!(
                 "{}{}{}",
                 table.insert,
@@ -165,9 +162,18 @@ impl Inserter<'_> {
             );
             let query = bind_all(sqlx::query(AssertSqlSafe(sql)), chunk);
             changed += query.execute(&mut *self.conn).await?.rows_affected();
+            rows_left -= rows;
         }
         Ok(changed)
     }
+}
+
+/// The largest statement size that `rows_left` rows fill.
+fn statement_rows(rows_left: usize) -> usize {
+    STATEMENT_ROWS
+        .into_iter()
+        .find(|&rows| rows <= rows_left)
+        .unwrap_or(1)
 }
 
 /// Keeps one version per id: the one with the latest `updated`, later ones winning ties.
@@ -306,8 +312,22 @@ mod tests {
     #[test]
     fn statements_stay_under_the_bind_limit() {
         for table in [&EVENTS, &ALERTS, &INCIDENTS, &AUDIT, &DEAD_LETTERS] {
-            let rows = (MAX_BINDS_PER_STATEMENT / table.columns).min(MAX_ROWS_PER_STATEMENT);
-            assert!(rows * table.columns <= 32_766);
+            assert!(STATEMENT_ROWS[0] * table.columns <= 32_766);
         }
+    }
+
+    #[test]
+    fn a_batch_is_cut_into_the_fixed_statement_sizes() {
+        let cut = |mut rows: usize| {
+            let mut sizes = Vec::new();
+            while rows > 0 {
+                sizes.push(statement_rows(rows));
+                rows -= statement_rows(rows);
+            }
+            sizes
+        };
+        assert_eq!(cut(1), [1]);
+        assert_eq!(cut(21), [16, 4, 1]);
+        assert_eq!(cut(600), [256, 256, 64, 16, 4, 4]);
     }
 }
