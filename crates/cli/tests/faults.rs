@@ -71,6 +71,51 @@ async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     assert_eq!(counts.dead_letters, 0);
 }
 
+/// The embedded broker's messages are acknowledged once queued for the
+/// writer: stopping the platform must store the queue, even while the
+/// database is locked for part of the shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_with_events_queued_behind_a_locked_database_stores_them_all() {
+    let mut t = common::start(Backend::Embedded).await;
+    let (bus, _) = t.client("logs", &[]).await;
+    bus.publish_event(&events(1, "warm-up")[0]).await.unwrap();
+    t.wait_for_events(1).await;
+
+    let path = t
+        .platform
+        .database
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let mut locker = SqliteConnection::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    locker.execute("BEGIN EXCLUSIVE").await.unwrap();
+    for event in &events(500, "queued during the lock") {
+        bus.publish_event(event).await.unwrap();
+    }
+    // Time for the broker to hand every event to the exchange, which queues
+    // and acknowledges them while its first commit waits for the lock.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let stored_during_lock = t.platform.exchange.reader().counts().await.unwrap().events;
+    assert_eq!(
+        stored_during_lock, 1,
+        "nothing is stored while the lock is held"
+    );
+
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        locker.execute("ROLLBACK").await.unwrap();
+    };
+    tokio::join!(t.platform.shutdown(), release);
+
+    let counts = t.platform.exchange.reader().counts().await.unwrap();
+    assert_eq!(
+        counts.events, 501,
+        "every queued event was stored before the stop"
+    );
+    assert_eq!(counts.dead_letters, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_broker_that_goes_away_and_comes_back_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();

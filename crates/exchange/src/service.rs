@@ -37,6 +37,8 @@ pub struct ExchangeConfig {
     pub client_id: String,
     /// Connections sharing the event subscription; with after-commit acks each
     /// adds the broker's in-flight window (events not yet stored) to the service's.
+    /// One by default: rumqttd 0.20's router panics ("group must exists") when
+    /// a member of a shared subscription leaves with messages unacknowledged.
     pub connections: usize,
     /// When received events are acknowledged to the broker.
     pub ack: AckPolicy,
@@ -49,7 +51,7 @@ impl Default for ExchangeConfig {
             recent_ids: 100_000,
             connect_timeout: Duration::from_secs(10),
             client_id: "safecare-exchange".to_string(),
-            connections: 2,
+            connections: 1,
             ack: AckPolicy::AfterCommit,
         }
     }
