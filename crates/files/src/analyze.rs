@@ -1,7 +1,10 @@
 //! The analysis of one file: type, hashes, entropy, DICOM checks, archives, blocklist.
 
+mod batch;
+
 use std::fs::File;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -9,9 +12,11 @@ use thiserror::Error;
 use crate::archive::{self, ArchiveLimits};
 use crate::dicom::{self, DicomOptions};
 use crate::entropy;
+use crate::hash::md5_lanes::md5_each;
 use crate::hash::{self, Blocklist, Hasher};
 use crate::magic::{self, FileType};
 use crate::verdict::{Finding, Severity, Verdict, VerdictLevel};
+use batch::{BATCH_BYTES, BATCH_FILES, BATCHED_FILE_BYTES, BatchBuffer, SmallRead};
 
 /// Files of an unknown type at least this large and this random look encrypted.
 const ENCRYPTED_MIN_BYTES: usize = 4096;
@@ -62,6 +67,9 @@ pub struct Analyzer {
 /// Buffers larger than this are given back after the file that needed them.
 const KEPT_BUFFER_BYTES: usize = 64 * 1024 * 1024;
 
+/// A file's place in the list handed to [`Worker::analyze_each`], and what its analysis gave.
+pub type Analyzed = (usize, Result<Verdict, AnalyzeError>);
+
 impl Analyzer {
     /// An analyser with the given limits and blocklist.
     pub fn new(config: AnalysisConfig) -> Self {
@@ -94,6 +102,7 @@ impl Analyzer {
             analyzer: self,
             held: Vec::new(),
             rest: Vec::new(),
+            batch: BatchBuffer::default(),
             #[cfg(feature = "yara")]
             yara: self.config.yara.as_ref().map(|rules| rules.scanner()),
         }
@@ -119,6 +128,8 @@ pub struct Worker<'a> {
     held: Vec<u8>,
     /// Bytes past the inspected part, hashed and dropped.
     rest: Vec<u8>,
+    /// The small files of a batch, one after the other.
+    batch: BatchBuffer,
     #[cfg(feature = "yara")]
     yara: Option<crate::yara::YaraScanner<'a>>,
 }
@@ -127,8 +138,88 @@ impl Worker<'_> {
     /// Reads and analyses one file, reading it once: its bytes are hashed, inspected and
     /// scanned from the same buffer.
     pub fn analyze_path(&mut self, path: &Path) -> Result<Verdict, AnalyzeError> {
+        let file = File::open(path).map_err(|source| AnalyzeError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.analyze_file(path, file)
+    }
+
+    /// Analyses the files that `next` hands out (with their index) and gives the
+    /// results to `deliver`, until `next` has no more or `deliver` returns false.
+    ///
+    /// Small files are read into a batch and get their MD5 side by side (see
+    /// [`crate::hash::md5_lanes`]), then the rest of their analysis file by file.
+    /// Results are delivered once per batch (up to 4096 files and 16 MiB), in no
+    /// particular order; the index tells which file each is for.
+    pub fn analyze_each<'p>(
+        &mut self,
+        mut next: impl FnMut() -> Option<(usize, &'p Path)>,
+        mut deliver: impl FnMut(Vec<Analyzed>) -> bool,
+    ) {
+        let mut files = Vec::new();
+        loop {
+            let mut results = Vec::new();
+            let more = self.fill_batch(&mut next, &mut files, &mut results);
+            self.analyze_batch(&files, &mut results);
+            if !deliver(results) || !more {
+                return;
+            }
+        }
+    }
+
+    /// Reads small files into the batch until it is full, analysing large and unreadable
+    /// ones on the way. Returns false once `next` has no more files.
+    fn fill_batch<'p>(
+        &mut self,
+        next: &mut impl FnMut() -> Option<(usize, &'p Path)>,
+        files: &mut Vec<(usize, &'p Path, Range<usize>)>,
+        results: &mut Vec<Analyzed>,
+    ) -> bool {
+        self.batch.clear();
+        files.clear();
+        let limit = self.analyzer.config.max_file_bytes.min(BATCHED_FILE_BYTES);
+        while files.len() < BATCH_FILES && self.batch.len() < BATCH_BYTES {
+            let Some((index, path)) = next() else {
+                return false;
+            };
+            match self.batch.read_small(path, limit) {
+                Ok(SmallRead::Batched(range)) => files.push((index, path, range)),
+                Ok(SmallRead::TooLarge(file)) => {
+                    results.push((index, self.analyze_file(path, file)))
+                }
+                Err(err) => results.push((index, Err(err))),
+            }
+        }
+        true
+    }
+
+    /// The MD5s of the batch side by side, then the rest of each file's analysis.
+    fn analyze_batch(
+        &mut self,
+        files: &[(usize, &Path, Range<usize>)],
+        results: &mut Vec<Analyzed>,
+    ) {
+        let batch = std::mem::take(&mut self.batch);
+        let contents: Vec<&[u8]> = files
+            .iter()
+            .map(|(.., range)| batch.file(range.clone()))
+            .collect();
+        let md5s = md5_each(&contents);
+
+        for ((index, path, _), (bytes, md5)) in files.iter().zip(contents.iter().zip(&md5s)) {
+            let hashes = hash::hashes_with_md5(md5, bytes);
+            let verdict = self.verdict(&path.display().to_string(), bytes, hashes);
+            results.push((*index, Ok(verdict)));
+        }
+        self.batch = batch;
+    }
+
+    /// Analyses one open file, reading it once: its bytes are hashed, inspected and
+    /// scanned from the same buffer.
+    fn analyze_file(&mut self, path: &Path, file: File) -> Result<Verdict, AnalyzeError> {
         let mut held = std::mem::take(&mut self.held);
-        let read = self.read(path, &mut held);
+        let read = self.read(path, file, &mut held);
         let result = read.map(|(size, hashes)| {
             let mut verdict = self.verdict(&path.display().to_string(), &held, hashes);
             verdict.size = size;
@@ -161,13 +252,13 @@ impl Worker<'_> {
     fn read(
         &mut self,
         path: &Path,
+        mut file: File,
         held: &mut Vec<u8>,
     ) -> Result<(u64, crate::verdict::Hashes), AnalyzeError> {
         let read_error = |source| AnalyzeError::Read {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = File::open(path).map_err(read_error)?;
         let max = self.analyzer.config.max_file_bytes;
 
         // Size the buffer once from the file's length (a hint: the file may be growing).
@@ -353,5 +444,87 @@ mod tests {
         assert_eq!(verdict.size, 4096);
         assert_eq!(verdict.hashes, hash::hashes(&bytes[..4096]));
         assert!(!verdict.has("file.partially_inspected"));
+    }
+
+    /// Analyses `paths` through batches and returns the results by index.
+    fn analyze_in_batches(
+        analyzer: &Analyzer,
+        paths: &[PathBuf],
+    ) -> Vec<Result<Verdict, AnalyzeError>> {
+        let mut results: Vec<Option<Result<Verdict, AnalyzeError>>> =
+            paths.iter().map(|_| None).collect();
+        let mut handed_out = paths.iter().map(PathBuf::as_path).enumerate();
+        analyzer.worker().analyze_each(
+            || handed_out.next(),
+            |batch| {
+                for (index, result) in batch {
+                    assert!(results[index].is_none(), "file {index} delivered twice");
+                    results[index] = Some(result);
+                }
+                true
+            },
+        );
+        results
+            .into_iter()
+            .map(|result| result.expect("every file delivered"))
+            .collect()
+    }
+
+    #[test]
+    fn batches_give_the_verdicts_of_files_analysed_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, len) in [0usize, 1, 55, 56, 4095, 4096, 4097, 10_000, 64, 300_000, 7]
+            .into_iter()
+            .enumerate()
+        {
+            let bytes: Vec<u8> = (0..len).map(|j| (j * 31 + i * 7) as u8).collect();
+            let path = dir.path().join(format!("{i}.bin"));
+            std::fs::write(&path, bytes).unwrap();
+            paths.push(path);
+        }
+        paths.insert(3, dir.path().join("missing.bin"));
+
+        // With 4096 bytes held, files from 4096 bytes on are read alone; then all fit.
+        for analyzer in [analyzer_holding(4096), Analyzer::default()] {
+            let batched = analyze_in_batches(&analyzer, &paths);
+            for (path, result) in paths.iter().zip(batched) {
+                match (result, analyzer.analyze_path(path)) {
+                    (Ok(batched), Ok(alone)) => assert_eq!(batched, alone, "{path:?}"),
+                    (Err(_), Err(_)) => {}
+                    (batched, alone) => panic!("{path:?}: {batched:?} but alone {alone:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_file_is_handed_out_after_a_refused_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..=BATCH_FILES)
+            .map(|i| dir.path().join(i.to_string()))
+            .collect();
+        for path in &paths {
+            std::fs::write(path, b"").unwrap();
+        }
+        let mut handed_out = paths.iter().map(PathBuf::as_path).enumerate();
+        let mut taken = 0;
+        let mut deliveries = 0;
+        Analyzer::default().worker().analyze_each(
+            || {
+                taken += 1;
+                handed_out.next()
+            },
+            |batch| {
+                assert_eq!(
+                    batch.len(),
+                    BATCH_FILES,
+                    "a batch closes at {BATCH_FILES} files"
+                );
+                deliveries += 1;
+                false
+            },
+        );
+        assert_eq!((deliveries, taken), (1, BATCH_FILES));
     }
 }

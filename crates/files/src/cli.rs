@@ -136,7 +136,7 @@ pub struct DetectionArgs {
     pub max_ratio: u64,
     /// Files analysed at once by `scan` and `watch` (`extract` reads one capture in
     /// order); one per CPU core by default. Each holds up to 1 GiB of its file in memory
-    /// (the rest is only hashed).
+    /// (the rest is only hashed), and up to 16 MiB of small files read as a batch.
     #[arg(long, value_name = "N", help_heading = "Limits")]
     pub threads: Option<usize>,
 }

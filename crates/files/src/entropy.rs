@@ -32,21 +32,30 @@ pub fn profile(bytes: &[u8]) -> EntropyProfile {
     let mut total = [0u64; 256];
     let mut regions = Vec::new();
 
+    let mut first_region_bits = 0.0;
     for (i, chunk) in bytes.chunks(region as usize).enumerate() {
         let counts = byte_counts(chunk);
         for (sum, count) in total.iter_mut().zip(counts) {
             *sum += count;
         }
+        let bits = bits_per_byte(&counts, chunk.len() as u64);
+        if i == 0 {
+            first_region_bits = bits;
+        }
         regions.push(EntropyRegion {
             offset: i as u64 * region,
             length: chunk.len() as u64,
-            bits_per_byte: (bits_per_byte(&counts, chunk.len() as u64) * 1000.0).round() / 1000.0,
+            bits_per_byte: (bits * 1000.0).round() / 1000.0,
         });
     }
-    EntropyProfile {
-        regions,
-        whole: bits_per_byte(&total, len),
-    }
+
+    // Most files are one region: its figure is the whole file's (256 logarithms saved).
+    let whole = if regions.len() == 1 {
+        first_region_bits
+    } else {
+        bits_per_byte(&total, len)
+    };
+    EntropyProfile { regions, whole }
 }
 
 /// How often each byte value occurs.
@@ -119,5 +128,11 @@ mod tests {
         assert!(profile.regions.len() > 1);
         assert!((profile.whole - shannon(&bytes)).abs() < 1e-12);
         assert_eq!(profile.regions[0].bits_per_byte, 8.0);
+
+        // A file of one region reuses the region's figure: still the direct count.
+        let small = &bytes[199_000..201_000];
+        let profile = super::profile(small);
+        assert_eq!(profile.regions.len(), 1);
+        assert_eq!(profile.whole, shannon(small));
     }
 }

@@ -1,14 +1,25 @@
 //! File hashes and the known-bad SHA-256 list.
+//!
+//! A file read alone is hashed by [`Hasher`]. A batch of small files gets its
+//! MD5s from [`md5_lanes`], many files side by side, and its SHA-1 and SHA-256
+//! file by file from [`sha_pair`], both digests in one pass.
+
+pub mod md5_lanes;
+pub mod sha_pair;
+
+#[cfg(target_arch = "x86_64")]
+mod md5_avx2;
+#[cfg(target_arch = "x86_64")]
+mod sha_ni;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use md5::Md5;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use md5::{Digest, Md5};
 use thiserror::Error;
 
 use crate::verdict::Hashes;
+use sha_pair::ShaPair;
 
 /// Bytes hashed by each digest in turn (a multiple of the 64-byte block of all three).
 const CACHED_BLOCK: usize = 128 * 1024;
@@ -17,30 +28,25 @@ const CACHED_BLOCK: usize = 128 * 1024;
 #[derive(Default)]
 pub struct Hasher {
     md5: Md5,
-    sha1: Sha1,
-    sha256: Sha256,
+    sha: ShaPair,
 }
 
 impl Hasher {
     /// Feeds the next bytes.
     ///
-    /// The three digests take turns on blocks small enough to stay in the CPU
-    /// cache, so a large file is read from memory once rather than three times.
+    /// MD5 and the SHA pair take turns on blocks small enough to stay in the CPU
+    /// cache, so a large file is read from memory once rather than twice.
     pub fn update(&mut self, bytes: &[u8]) {
         for block in bytes.chunks(CACHED_BLOCK) {
             self.md5.update(block);
-            self.sha1.update(block);
-            self.sha256.update(block);
+            self.sha.update(block);
         }
     }
 
     /// The three digests in lowercase hex.
     pub fn finish(self) -> Hashes {
-        Hashes {
-            md5: hex::encode(self.md5.finalize()),
-            sha1: hex::encode(self.sha1.finalize()),
-            sha256: hex::encode(self.sha256.finalize()),
-        }
+        let md5: md5_lanes::Md5Digest = self.md5.finalize().into();
+        hashes_from(&md5, self.sha)
     }
 }
 
@@ -49,6 +55,22 @@ pub fn hashes(bytes: &[u8]) -> Hashes {
     let mut hasher = Hasher::default();
     hasher.update(bytes);
     hasher.finish()
+}
+
+/// Hashes of a byte slice whose MD5 is already known (from [`md5_lanes`]).
+pub fn hashes_with_md5(md5: &md5_lanes::Md5Digest, bytes: &[u8]) -> Hashes {
+    let mut sha = ShaPair::default();
+    sha.update(bytes);
+    hashes_from(md5, sha)
+}
+
+fn hashes_from(md5: &md5_lanes::Md5Digest, sha: ShaPair) -> Hashes {
+    let (sha1, sha256) = sha.finish();
+    Hashes {
+        md5: hex::encode(md5),
+        sha1: hex::encode(sha1),
+        sha256: hex::encode(sha256),
+    }
 }
 
 /// Why a blocklist file could not be loaded.

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use thiserror::Error;
 
-use crate::analyze::{AnalyzeError, Analyzer};
+use crate::analyze::{Analyzed, Analyzer};
 use crate::verdict::{Verdict, VerdictLevel};
 
 /// Counts of one scan, printed by the caller.
@@ -206,19 +206,20 @@ pub fn scan_files_on(
     let stop = AtomicBool::new(false);
 
     std::thread::scope(|scope| {
-        let (results, verdicts) = mpsc::sync_channel(threads * 32);
+        let (results, verdicts) = mpsc::sync_channel(threads * 2);
         for _ in 0..threads {
             let results = results.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
-                let mut worker = analyzer.worker();
-                while !stop.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(index) else { break };
-                    if results.send((index, worker.analyze_path(path))).is_err() {
-                        break;
+                let next_file = || {
+                    if stop.load(Ordering::Relaxed) {
+                        return None;
                     }
-                }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    files.get(index).map(|path| (index, path.as_path()))
+                };
+                let deliver = |batch| results.send(batch).is_ok();
+                analyzer.worker().analyze_each(next_file, deliver);
             });
         }
         drop(results);
@@ -232,14 +233,14 @@ pub fn scan_files_on(
 /// Hands results to `on_verdict` in file order, holding those that arrive early.
 fn deliver_in_order(
     files: &[PathBuf],
-    verdicts: mpsc::Receiver<(usize, Result<Verdict, AnalyzeError>)>,
+    verdicts: mpsc::Receiver<Vec<Analyzed>>,
     summary: &mut FilesSummary,
     on_verdict: &mut impl FnMut(&Path, &Verdict) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut early = BTreeMap::new();
     let mut due = 0;
-    for (index, result) in verdicts {
-        early.insert(index, result);
+    for batch in verdicts {
+        early.extend(batch);
         while let Some(result) = early.remove(&due) {
             let path = &files[due];
             due += 1;
