@@ -26,6 +26,17 @@ fn events(n: usize, summary: &str) -> Vec<SecurityEvent> {
         .collect()
 }
 
+/// Takes SQLite's write lock from another connection, as a backup tool might;
+/// `ROLLBACK` on the returned connection releases it.
+async fn lock_database(database: &str) -> SqliteConnection {
+    let path = database.trim_start_matches("sqlite://");
+    let mut locker = SqliteConnection::connect(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    locker.execute("BEGIN EXCLUSIVE").await.unwrap();
+    locker
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     let t = common::start(Backend::Embedded).await;
@@ -34,15 +45,7 @@ async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     t.wait_for_events(1).await;
 
     // Another process takes the write lock, as a backup tool might.
-    let path = t
-        .platform
-        .database
-        .trim_start_matches("sqlite://")
-        .to_string();
-    let mut locker = SqliteConnection::connect(&format!("sqlite://{path}"))
-        .await
-        .unwrap();
-    locker.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let mut locker = lock_database(&t.platform.database).await;
 
     let batch = events(200, "during the lock");
     for event in &batch {
@@ -81,15 +84,7 @@ async fn stopping_with_events_queued_behind_a_locked_database_stores_them_all() 
     bus.publish_event(&events(1, "warm-up")[0]).await.unwrap();
     t.wait_for_events(1).await;
 
-    let path = t
-        .platform
-        .database
-        .trim_start_matches("sqlite://")
-        .to_string();
-    let mut locker = SqliteConnection::connect(&format!("sqlite://{path}"))
-        .await
-        .unwrap();
-    locker.execute("BEGIN EXCLUSIVE").await.unwrap();
+    let mut locker = lock_database(&t.platform.database).await;
     for event in &events(500, "queued during the lock") {
         bus.publish_event(event).await.unwrap();
     }
