@@ -321,6 +321,9 @@ impl Driver {
                 Ok(Event::Incoming(Packet::PubAck(_))) => {
                     self.acks.fetch_add(1, Ordering::Relaxed);
                 }
+                // Safe to stop here with automatic acks: rumqttc hands out every
+                // packet it read (and acknowledged) before it takes the next request,
+                // so each acknowledged message has already been handed over.
                 Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
                 Ok(_) => {}
                 Err(rumqttc::ConnectionError::RequestsDone) => break,

@@ -4,8 +4,9 @@
 //! stored, so the broker's in-flight window per connection caps how many
 //! events one round trip can carry. Several connections on one shared
 //! subscription (`$share/...`) multiply that window; the broker spreads events
-//! over them. With the broker inside the process, events are acknowledged as
-//! soon as the writer's bounded queue takes them (see [`AckPolicy`]).
+//! over them. With the broker inside the process, the MQTT client acknowledges
+//! each event as soon as it reads it, and bounded queues behind it stop the
+//! reading when the writer falls behind (see [`AckPolicy`]).
 
 use std::time::Duration;
 
@@ -22,15 +23,29 @@ pub enum AckPolicy {
     /// Once the message's batch is committed. An external broker keeps what
     /// the exchange has not stored, across a crash or restart of SafeCare.
     AfterCommit,
-    /// As soon as the writer's queue takes it; the queue holds at most `queue`
-    /// messages, and a full queue stops the acknowledgements, which stops the
-    /// broker. Meant for the broker embedded in the same process: it keeps its
-    /// messages in memory and loses them with the process, so acknowledging
-    /// after the commit protects nothing there, while rumqttd's fixed window
-    /// of 100 unacknowledged messages per connection would tie throughput to
-    /// the commit round trip. The writer stores everything queued before the
-    /// service stops.
+    /// As soon as the MQTT client reads it from the socket. The writer's queue
+    /// holds at most `queue` messages (plus [`RECEIVED_BUFFER`] per connection
+    /// on their way to it); when it is full the client stops reading, which
+    /// stops the broker. Meant for the broker embedded in the same process: it
+    /// keeps its messages in memory and loses them with the process, so
+    /// acknowledging after the commit protects nothing there, while rumqttd's
+    /// fixed window of 100 unacknowledged messages per connection would tie
+    /// throughput to the commit round trip, and acknowledging from the
+    /// exchange's own task to a round trip through the scheduler. Every
+    /// message the client acknowledged reaches the queue, and the writer
+    /// stores the queue before the service stops.
     OnReceipt { queue: usize },
+}
+
+/// Messages one connection holds between its MQTT client and the writer's
+/// queue, with on-receipt acknowledgements.
+pub const RECEIVED_BUFFER: usize = 1024;
+
+impl AckPolicy {
+    /// Whether the exchange acknowledges each message itself, after storing it.
+    fn acks_after_commit(self) -> bool {
+        self == AckPolicy::AfterCommit
+    }
 }
 
 /// A message, the connection that must acknowledge it, and what it decoded to.
@@ -58,26 +73,16 @@ enum FeedRx {
 #[derive(Clone)]
 enum FeedTx {
     Unbounded(mpsc::UnboundedSender<Received>),
-    /// The connection's client acknowledges each message once queued.
-    Bounded(mpsc::Sender<Received>, Option<BusClient>),
+    /// Waits while the queue is full, which in turn stops the client reading.
+    Bounded(mpsc::Sender<Received>),
 }
 
 impl FeedTx {
-    /// Queues a message (acknowledging it when the policy says so); false once
-    /// the writer is gone.
+    /// Queues a message; false once the writer is gone.
     async fn send(&self, received: Received) -> bool {
         match self {
             FeedTx::Unbounded(tx) => tx.send(received).is_ok(),
-            FeedTx::Bounded(tx, client) => {
-                let Ok(permit) = tx.reserve().await else {
-                    return false;
-                };
-                if let Some(client) = client {
-                    let _ = client.ack(&received.publish).await;
-                }
-                permit.send(received);
-                true
-            }
+            FeedTx::Bounded(tx) => tx.send(received).await.is_ok(),
         }
     }
 }
@@ -116,13 +121,10 @@ impl Feeds {
                 options.client_id = format!("{client_id}-{index}");
                 options.heartbeat = None;
             }
-            options.manual_acks = true;
+            options.manual_acks = policy.acks_after_commit();
+            options.incoming_capacity = RECEIVED_BUFFER;
             let (client, incoming) = BusClient::connect(broker, options, timeout).await?;
-            let tx = match &queue {
-                FeedTx::Bounded(tx, _) => FeedTx::Bounded(tx.clone(), Some(client.clone())),
-                unbounded => unbounded.clone(),
-            };
-            tokio::spawn(forward(index, incoming, tx));
+            tokio::spawn(forward(index, incoming, queue.clone()));
             clients.push(client);
         }
         Ok(Feeds {
@@ -153,7 +155,7 @@ impl Feeds {
 
     /// Acknowledges a stored message on the connection it came from (after-commit policy only).
     pub async fn ack(&self, received: &Received) {
-        if self.policy != AckPolicy::AfterCommit {
+        if !self.policy.acks_after_commit() {
             return;
         }
         if let Some(client) = self.clients.get(received.connection) {
@@ -172,8 +174,7 @@ impl Feeds {
     }
 }
 
-/// The queue from the connections to the writer; a bounded sender is given
-/// each connection's own client by [`Feeds::connect`].
+/// The queue from the connections to the writer.
 fn writer_queue(policy: AckPolicy) -> (FeedTx, FeedRx) {
     match policy {
         AckPolicy::AfterCommit => {
@@ -182,7 +183,7 @@ fn writer_queue(policy: AckPolicy) -> (FeedTx, FeedRx) {
         }
         AckPolicy::OnReceipt { queue } => {
             let (tx, rx) = mpsc::channel(queue.max(1));
-            (FeedTx::Bounded(tx, None), FeedRx::Bounded(rx))
+            (FeedTx::Bounded(tx), FeedRx::Bounded(rx))
         }
     }
 }

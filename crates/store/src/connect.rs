@@ -8,7 +8,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, SqlSafeStr};
 
-use crate::{Backend, StoreError};
+use crate::sqlite_writer::SqliteWriter;
+use crate::{Backend, StoreError, Writer};
 
 /// The schema, one file for both backends.
 const MIGRATION_0001: &str = include_str!("../migrations/0001_initial.sql");
@@ -59,7 +60,7 @@ pub(crate) enum Target {
 /// The pools a store works with: one that writes, one that only reads.
 pub(crate) struct Pools {
     pub(crate) backend: Backend,
-    pub(crate) writer: AnyPool,
+    pub(crate) writer: Writer,
     pub(crate) reader: AnyPool,
     pub(crate) description: String,
 }
@@ -125,18 +126,19 @@ async fn open_sqlite_file(path: &Path, options: &StoreOptions) -> Result<Pools, 
         .await
         .map_err(|err| StoreError::from_sqlx(err, Backend::Sqlite))?;
 
-    let writer = sqlite_pool(options, 1, false)
-        .connect_with(connect_options.clone())
-        .await
-        .map_err(|err| sqlite_open_error(&shown, err))?;
-    let reader = sqlite_pool(options, options.max_connections.max(1), true)
-        .connect_with(connect_options)
-        .await
-        .map_err(|err| sqlite_open_error(&shown, err))?;
+    let writer = SqliteWriter::start(&path, &SqliteTuning::writer(options))?;
+    let reader = sqlite_pool(
+        options,
+        options.max_connections.max(1),
+        SqliteTuning::reader(options),
+    )
+    .connect_with(connect_options)
+    .await
+    .map_err(|err| sqlite_open_error(&shown, err))?;
 
     Ok(Pools {
         backend: Backend::Sqlite,
-        writer,
+        writer: Writer::SqliteThread(writer),
         reader,
         description: format!("SQLite file {shown} (WAL)"),
     })
@@ -147,7 +149,7 @@ async fn open_sqlite_file(path: &Path, options: &StoreOptions) -> Result<Pools, 
 async fn open_sqlite_memory(options: &StoreOptions) -> Result<Pools, StoreError> {
     let shown = "an in-memory SQLite database";
     let connect_options = any_options("sqlite::memory:", shown)?;
-    let pool = sqlite_pool(options, 1, false)
+    let pool = sqlite_pool(options, 1, SqliteTuning::writer(options))
         .connect_with(connect_options)
         .await
         .map_err(|err| sqlite_open_error(shown, err))?;
@@ -161,7 +163,7 @@ async fn open_sqlite_memory(options: &StoreOptions) -> Result<Pools, StoreError>
 
     Ok(Pools {
         backend: Backend::Sqlite,
-        writer: pool.clone(),
+        writer: Writer::Pool(pool.clone()),
         reader: pool,
         description: "in-memory SQLite".to_string(),
     })
@@ -211,22 +213,64 @@ async fn open_postgres(url: &str, options: &StoreOptions) -> Result<Pools, Store
 
     Ok(Pools {
         backend: Backend::Postgres,
-        writer: pool.clone(),
+        writer: Writer::Pool(pool.clone()),
         reader: pool,
         description: format!("PostgreSQL {shown}"),
     })
 }
 
-/// Pool settings for SQLite; `query_only` connections refuse every write.
-fn sqlite_pool(options: &StoreOptions, size: u32, query_only: bool) -> AnyPoolOptions {
-    let busy_ms = options.busy_timeout.as_millis();
-    let max_bytes = options.sqlite_max_bytes;
-    let cache_kib = if query_only {
-        SQLITE_READER_CACHE_KIB
-    } else {
-        SQLITE_WRITER_CACHE_KIB
-    };
+/// The settings every SQLite connection of a store gets.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteTuning {
+    pub(crate) busy_timeout: Duration,
+    cache_kib: u32,
+    query_only: bool,
+    /// The size cap (`max_page_count`), for the writer only.
+    pub(crate) max_bytes: Option<u64>,
+}
 
+impl SqliteTuning {
+    /// The one connection that writes.
+    pub(crate) fn writer(options: &StoreOptions) -> SqliteTuning {
+        SqliteTuning {
+            busy_timeout: options.busy_timeout,
+            cache_kib: SQLITE_WRITER_CACHE_KIB,
+            query_only: false,
+            max_bytes: options.sqlite_max_bytes,
+        }
+    }
+
+    /// A connection that refuses every write.
+    fn reader(options: &StoreOptions) -> SqliteTuning {
+        SqliteTuning {
+            busy_timeout: options.busy_timeout,
+            cache_kib: SQLITE_READER_CACHE_KIB,
+            query_only: true,
+            max_bytes: None,
+        }
+    }
+
+    /// The PRAGMA statements, except the size cap, which needs the page size first.
+    ///
+    /// A large page cache keeps the indexes of recent events in memory,
+    /// statement journals of multi-row INSERTs stay in memory, and the WAL is
+    /// copied back to the database file less often.
+    pub(crate) fn pragmas(&self) -> String {
+        format!(
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
+             PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}; \
+             PRAGMA query_only = {};",
+            self.busy_timeout.as_millis(),
+            self.cache_kib,
+            if self.query_only { "ON" } else { "OFF" }
+        )
+    }
+}
+
+/// Pool settings for SQLite: the readers of a file, or the one shared
+/// connection of an in-memory database.
+fn sqlite_pool(options: &StoreOptions, size: u32, tuning: SqliteTuning) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(size)
         .min_connections(1)
@@ -234,18 +278,10 @@ fn sqlite_pool(options: &StoreOptions, size: u32, query_only: bool) -> AnyPoolOp
         .max_lifetime(None)
         .acquire_timeout(options.acquire_timeout)
         .after_connect(move |conn, _meta| {
+            let tuning = tuning.clone();
             Box::pin(async move {
-                // A large page cache keeps the indexes of recent events in memory,
-                // statement journals of multi-row INSERTs stay in memory, and the
-                // WAL is copied back to the database file less often.
-                let mut pragmas = format!(
-                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = NORMAL; \
-                     PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY; \
-                     PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}; \
-                     PRAGMA query_only = {};",
-                    if query_only { "ON" } else { "OFF" }
-                );
-                if let Some(max_bytes) = max_bytes {
+                let mut pragmas = tuning.pragmas();
+                if let Some(max_bytes) = tuning.max_bytes {
                     let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
                         .fetch_one(&mut *conn)
                         .await?;

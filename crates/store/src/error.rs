@@ -84,6 +84,43 @@ impl StoreError {
         }
     }
 
+    /// A document that could not be turned into JSON (never expected: every
+    /// stored type serialises).
+    pub(crate) fn encode(err: serde_json::Error) -> StoreError {
+        StoreError::Other {
+            detail: format!("could not serialise a document for the store: {err}"),
+        }
+    }
+
+    /// Classifies an error of the native SQLite writer by its result code.
+    pub(crate) fn from_rusqlite(err: rusqlite::Error) -> StoreError {
+        let detail = err.to_string();
+        match err.sqlite_error() {
+            Some(failure) => classify_sqlite(&failure.extended_code.to_string(), detail),
+            None => StoreError::Other { detail },
+        }
+    }
+
+    /// The same error with what was being done in front of its detail.
+    pub(crate) fn in_context(self, context: &str) -> StoreError {
+        let prefix = |detail: String| format!("{context}: {detail}");
+        match self {
+            StoreError::Busy { detail } => StoreError::Busy {
+                detail: prefix(detail),
+            },
+            StoreError::Full { detail } => StoreError::Full {
+                detail: prefix(detail),
+            },
+            StoreError::Corrupt { detail } => StoreError::Corrupt {
+                detail: prefix(detail),
+            },
+            StoreError::Other { detail } => StoreError::Other {
+                detail: prefix(detail),
+            },
+            other => other,
+        }
+    }
+
     /// Classifies a driver error of the given backend.
     pub(crate) fn from_sqlx(err: sqlx::Error, backend: Backend) -> StoreError {
         let detail = err.to_string();

@@ -51,6 +51,7 @@ mod error;
 mod model;
 mod read;
 mod sql;
+mod sqlite_writer;
 mod write;
 
 use tracing::info;
@@ -70,12 +71,21 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where commits go.
+#[derive(Debug)]
+enum Writer {
+    /// PostgreSQL, and in-memory SQLite (one connection shared with the reads).
+    Pool(sqlx::AnyPool),
+    /// A SQLite file: its own connection on its own thread.
+    SqliteThread(sqlite_writer::SqliteWriter),
+}
+
 /// The central database, with the one write path ([`Store::commit`]).
 ///
 /// Owned by the exchange service; hand [`Store::reader`] to everyone else.
 #[derive(Debug)]
 pub struct Store {
-    writer: sqlx::AnyPool,
+    writer: Writer,
     reader: StoreReader,
     description: String,
 }
@@ -110,7 +120,16 @@ impl Store {
     /// On an error with [`StoreError::is_retryable`], keep the batch and commit
     /// it again later; ids already stored make the retry harmless.
     pub async fn commit(&self, batch: &Batch) -> Result<CommitOutcome, StoreError> {
-        write::commit(&self.writer, self.reader.backend, batch).await
+        match &self.writer {
+            Writer::Pool(pool) => write::commit(pool, self.reader.backend, batch).await,
+            Writer::SqliteThread(writer) => {
+                if batch.is_empty() {
+                    return Ok(CommitOutcome::default());
+                }
+                let rows = write::BatchRows::of(batch).map_err(StoreError::encode)?;
+                writer.commit(rows).await
+            }
+        }
     }
 
     /// A read-only handle for the other modules; cheap to clone.
@@ -130,7 +149,10 @@ impl Store {
 
     /// Closes every connection, waiting for running queries to finish.
     pub async fn close(&self) {
-        self.writer.close().await;
+        match &self.writer {
+            Writer::Pool(pool) => pool.close().await,
+            Writer::SqliteThread(writer) => writer.close().await,
+        }
         self.reader.pool.close().await;
     }
 }

@@ -45,10 +45,10 @@ const DEAD_LETTER_INSERT: &str = "INSERT INTO dead_letters (id, time_us, module,
 const APPEND_CONFLICT: &str = " ON CONFLICT (id) DO NOTHING";
 
 /// One kind of row: its INSERT head, conflict clause and column count.
-struct Table {
-    insert: &'static str,
-    conflict: &'static str,
-    columns: usize,
+pub(crate) struct Table {
+    pub(crate) insert: &'static str,
+    pub(crate) conflict: &'static str,
+    pub(crate) columns: usize,
 }
 
 const EVENTS: Table = Table {
@@ -77,6 +77,49 @@ const DEAD_LETTERS: Table = Table {
     columns: 6,
 };
 
+/// A batch turned into bound values, table by table, in the order they are written.
+///
+/// Built on the caller's task, so that both write paths (sqlx for PostgreSQL
+/// and in-memory SQLite, the native writer thread for SQLite files) store
+/// exactly the same rows.
+pub(crate) struct BatchRows {
+    /// Events offered, for the duplicate count.
+    pub(crate) events_offered: u64,
+    /// `(table, flat run of rows)` for events, alerts, incidents, audit, dead letters.
+    pub(crate) tables: [(&'static Table, Vec<Bind>); 5],
+}
+
+impl BatchRows {
+    /// The bound values of every row of `batch`; one version per alert and incident id.
+    pub(crate) fn of(batch: &Batch) -> Result<BatchRows, serde_json::Error> {
+        let alerts = newest_by_id(&batch.alerts, |a| (a.id, micros(a.updated)));
+        let incidents = newest_by_id(&batch.incidents, |i| (i.id, micros(i.updated)));
+        Ok(BatchRows {
+            events_offered: batch.events.len() as u64,
+            tables: [
+                (&EVENTS, event_rows(&batch.events)?),
+                (&ALERTS, alert_rows(&alerts)?),
+                (&INCIDENTS, incident_rows(&incidents)?),
+                (&AUDIT, audit_rows(&batch.audit)?),
+                (&DEAD_LETTERS, dead_letter_rows(&batch.dead_letters)?),
+            ],
+        })
+    }
+}
+
+/// The outcome of a commit, from the rows each table's statements changed (in table order).
+pub(crate) fn outcome(events_offered: u64, changed: [u64; 5]) -> CommitOutcome {
+    let [events, alerts, incidents, audit, dead_letters] = changed;
+    CommitOutcome {
+        events_inserted: events,
+        events_duplicate: events_offered.saturating_sub(events),
+        alerts_written: alerts,
+        incidents_written: incidents,
+        audit_written: audit,
+        dead_letters_written: dead_letters,
+    }
+}
+
 /// Writes the whole batch in one transaction, or nothing of it.
 pub(crate) async fn commit(
     pool: &AnyPool,
@@ -87,9 +130,10 @@ pub(crate) async fn commit(
         return Ok(CommitOutcome::default());
     }
     let to_store = |err| StoreError::from_sqlx(err, backend);
+    let rows = BatchRows::of(batch).map_err(StoreError::encode)?;
 
     let mut tx = pool.begin().await.map_err(to_store)?;
-    let written = write_all(&mut tx, backend, batch).await;
+    let written = write_all(&mut tx, backend, rows).await;
     match written {
         Ok(outcome) => {
             tx.commit().await.map_err(to_store)?;
@@ -111,30 +155,18 @@ pub(crate) async fn commit(
 async fn write_all(
     conn: &mut AnyConnection,
     backend: Backend,
-    batch: &Batch,
+    rows: BatchRows,
 ) -> Result<CommitOutcome, sqlx::Error> {
     let mut insert = Inserter { conn, backend };
-    let events_inserted = insert.rows(&EVENTS, event_rows(&batch.events)?).await?;
-
-    let alerts = newest_by_id(&batch.alerts, |a| (a.id, micros(a.updated)));
-    let alerts_written = insert.rows(&ALERTS, alert_rows(&alerts)?).await?;
-
-    let incidents = newest_by_id(&batch.incidents, |i| (i.id, micros(i.updated)));
-    let incidents_written = insert.rows(&INCIDENTS, incident_rows(&incidents)?).await?;
-
-    let audit_written = insert.rows(&AUDIT, audit_rows(&batch.audit)?).await?;
-    let dead_letters_written = insert
-        .rows(&DEAD_LETTERS, dead_letter_rows(&batch.dead_letters)?)
-        .await?;
-
-    Ok(CommitOutcome {
-        events_inserted,
-        events_duplicate: (batch.events.len() as u64).saturating_sub(events_inserted),
-        alerts_written,
-        incidents_written,
-        audit_written,
-        dead_letters_written,
-    })
+    let mut changed = [0; 5];
+    let BatchRows {
+        events_offered,
+        tables,
+    } = rows;
+    for ((table, binds), changed) in tables.into_iter().zip(&mut changed) {
+        *changed = insert.rows(table, binds).await?;
+    }
+    Ok(outcome(events_offered, changed))
 }
 
 /// Multi-row INSERTs inside the commit's transaction.
@@ -195,13 +227,11 @@ fn newest_by_id<T>(items: &[T], key: impl Fn(&T) -> (Ulid, i64)) -> Vec<&T> {
 }
 
 /// The JSON document kept beside the indexed columns.
-fn doc<T: Serialize>(value: &T) -> Result<Bind, sqlx::Error> {
-    serde_json::to_string(value)
-        .map(Bind::Text)
-        .map_err(|err| sqlx::Error::Encode(Box::new(err)))
+fn doc<T: Serialize>(value: &T) -> Result<Bind, serde_json::Error> {
+    serde_json::to_string(value).map(Bind::Text)
 }
 
-fn event_rows(events: &[SecurityEvent]) -> Result<Vec<Bind>, sqlx::Error> {
+fn event_rows(events: &[SecurityEvent]) -> Result<Vec<Bind>, serde_json::Error> {
     let mut binds = Vec::with_capacity(events.len() * EVENTS.columns);
     for event in events {
         binds.extend([
@@ -226,7 +256,7 @@ fn domain_name(event: &SecurityEvent) -> String {
     }
 }
 
-fn alert_rows(alerts: &[&Alert]) -> Result<Vec<Bind>, sqlx::Error> {
+fn alert_rows(alerts: &[&Alert]) -> Result<Vec<Bind>, serde_json::Error> {
     let mut binds = Vec::with_capacity(alerts.len() * ALERTS.columns);
     for alert in alerts {
         binds.extend([
@@ -246,7 +276,7 @@ fn alert_rows(alerts: &[&Alert]) -> Result<Vec<Bind>, sqlx::Error> {
     Ok(binds)
 }
 
-fn incident_rows(incidents: &[&Incident]) -> Result<Vec<Bind>, sqlx::Error> {
+fn incident_rows(incidents: &[&Incident]) -> Result<Vec<Bind>, serde_json::Error> {
     let mut binds = Vec::with_capacity(incidents.len() * INCIDENTS.columns);
     for incident in incidents {
         binds.extend([
@@ -263,7 +293,7 @@ fn incident_rows(incidents: &[&Incident]) -> Result<Vec<Bind>, sqlx::Error> {
     Ok(binds)
 }
 
-fn audit_rows(records: &[AuditRecord]) -> Result<Vec<Bind>, sqlx::Error> {
+fn audit_rows(records: &[AuditRecord]) -> Result<Vec<Bind>, serde_json::Error> {
     let mut binds = Vec::with_capacity(records.len() * AUDIT.columns);
     for record in records {
         binds.extend([
@@ -279,7 +309,7 @@ fn audit_rows(records: &[AuditRecord]) -> Result<Vec<Bind>, sqlx::Error> {
     Ok(binds)
 }
 
-fn dead_letter_rows(letters: &[DeadLetter]) -> Result<Vec<Bind>, sqlx::Error> {
+fn dead_letter_rows(letters: &[DeadLetter]) -> Result<Vec<Bind>, serde_json::Error> {
     let mut binds = Vec::with_capacity(letters.len() * DEAD_LETTERS.columns);
     for letter in letters {
         binds.extend([
