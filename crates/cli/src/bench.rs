@@ -207,6 +207,10 @@ struct Ceiling {
     latencies: Vec<Duration>,
 }
 
+/// How long the ceiling's subscriber waits for the next message before it
+/// concludes the broker lost some.
+const CEILING_QUIET: Duration = Duration::from_secs(10);
+
 /// Publish -> subscribe on the same broker, same QoS and payloads, nothing else.
 async fn ceiling(
     broker: &BrokerUrl,
@@ -222,12 +226,14 @@ async fn ceiling(
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let target = payloads.len();
+    // A broker that dropped messages never completes the count: give up after
+    // a quiet spell instead of waiting for ever.
     let receiver = tokio::spawn(async move {
         let mut received = Vec::with_capacity(target);
         while received.len() < target {
-            match incoming.recv().await {
-                Some(publish) => received.push((id_of(&publish.payload), Instant::now())),
-                None => break,
+            match tokio::time::timeout(CEILING_QUIET, incoming.recv()).await {
+                Ok(Some(publish)) => received.push((id_of(&publish.payload), Instant::now())),
+                Ok(None) | Err(_) => break,
             }
         }
         received
@@ -235,14 +241,16 @@ async fn ceiling(
 
     let started = Instant::now();
     let sent = publish_all(broker, &topic, payloads, publishers).await?;
-    let received = tokio::time::timeout(Duration::from_secs(120), receiver)
-        .await
-        .context("the broker did not deliver every message within 120 s")??;
+    let received = receiver.await?;
     subscriber.shutdown().await;
     if received.len() < target {
         anyhow::bail!(
-            "the broker delivered {} of {target} messages",
-            received.len()
+            "the broker delivered {} of {target} messages and then nothing for {} s; the \
+             embedded broker keeps at most 128 MiB of messages per topic for a subscriber \
+             that falls behind (crates/bus/src/broker.rs) and drops the oldest beyond that: \
+             run with fewer --events (200,000 fit)",
+            received.len(),
+            CEILING_QUIET.as_secs()
         );
     }
 
