@@ -178,6 +178,8 @@ pub(crate) struct OpenAlert {
     pub(crate) status: AlertStatus,
     created: DateTime<Utc>,
     pub(crate) aggregate: Aggregate,
+    /// Changed since the engine last handed the alert out.
+    pub(crate) changed: bool,
 }
 
 impl OpenAlert {
@@ -187,6 +189,7 @@ impl OpenAlert {
             status: AlertStatus::New,
             created: Utc::now(),
             aggregate,
+            changed: false,
         }
     }
 

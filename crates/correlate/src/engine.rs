@@ -67,6 +67,41 @@ pub struct Engine {
     watermark: Option<DateTime<Utc>>,
     stats: EngineStats,
     since_prune: u32,
+    changes: Changes,
+}
+
+/// Alerts changed since they were last handed out.
+///
+/// An alert is rendered in full only when it is handed out, or when it leaves
+/// its group before that: a batch of events that updates one alert a thousand
+/// times renders it once.
+#[derive(Default)]
+struct Changes {
+    /// Changed alerts, in the order they first changed.
+    order: Vec<Ulid>,
+    /// Where each changed alert that is still open lives: rule index and group key.
+    open: HashMap<Ulid, (usize, String)>,
+    /// The last version of changed alerts that left their group meanwhile.
+    closed: HashMap<Ulid, Alert>,
+}
+
+impl Changes {
+    /// Notes that the group's open alert changed.
+    fn note(&mut self, rule_index: usize, key: &str, open: &mut OpenAlert) {
+        if !open.changed {
+            open.changed = true;
+            self.order.push(open.id);
+            self.open.insert(open.id, (rule_index, key.to_string()));
+        }
+    }
+
+    /// Keeps the last version of an alert that leaves its group, if it changed.
+    fn leaving(&mut self, rule: &Rule, open: &OpenAlert) {
+        if open.changed {
+            self.open.remove(&open.id);
+            self.closed.insert(open.id, open.to_alert(rule));
+        }
+    }
 }
 
 /// The groups of one rule, by grouping key.
@@ -102,6 +137,9 @@ struct Context<'a, 'e> {
     limits: EngineLimits,
     stats: &'a mut EngineStats,
     watermark: DateTime<Utc>,
+    /// The position of the rule at hand, for [`Changes`].
+    rule_index: usize,
+    changes: &'a mut Changes,
 }
 
 impl Engine {
@@ -130,6 +168,7 @@ impl Engine {
             watermark: None,
             stats: EngineStats::default(),
             since_prune: 0,
+            changes: Changes::default(),
         }
     }
 
@@ -138,9 +177,25 @@ impl Engine {
     /// New alerts have status `new`; an update keeps the alert's id, so the
     /// caller stores it over the previous version.
     pub fn process(&mut self, event: &SecurityEvent) -> Vec<Alert> {
+        self.feed(event);
+        self.take_changes()
+    }
+
+    /// Feeds events in order; returns the latest version of every alert they
+    /// created or changed, each once, in the order they first changed.
+    ///
+    /// The same alerts as [`Engine::process`] one event at a time, keeping the
+    /// last version of each, but each alert is rendered once per batch.
+    pub fn process_batch(&mut self, events: &[SecurityEvent]) -> Vec<Alert> {
+        for event in events {
+            self.feed(event);
+        }
+        self.take_changes()
+    }
+
+    fn feed(&mut self, event: &SecurityEvent) {
         let watermark = self.note_time(event.time);
         let view = EventView::new(event);
-        let mut alerts = Vec::new();
 
         // Specific rules first; catch-all rules only see events none of them matched.
         let mut covered = false;
@@ -148,7 +203,8 @@ impl Engine {
             if fallback_pass && covered {
                 break;
             }
-            for (rule, state) in self.rules.iter().zip(&mut self.states) {
+            let rules = self.rules.iter().zip(&mut self.states).enumerate();
+            for (rule_index, (rule, state)) in rules {
                 if rule.fallback != fallback_pass {
                     continue;
                 }
@@ -157,11 +213,13 @@ impl Engine {
                     limits: self.limits,
                     stats: &mut self.stats,
                     watermark,
+                    rule_index,
+                    changes: &mut self.changes,
                 };
                 match &rule.logic {
                     Logic::Single { matcher, group_by } if matcher.matches(&view) => {
                         covered = true;
-                        alerts.push(state.on_single(rule, group_by, &mut cx));
+                        state.on_single(rule, group_by, &mut cx);
                     }
                     Logic::Threshold {
                         matcher,
@@ -169,10 +227,10 @@ impl Engine {
                         count,
                     } if matcher.matches(&view) => {
                         covered = true;
-                        alerts.extend(state.on_threshold(rule, group_by, *count, &mut cx));
+                        state.on_threshold(rule, group_by, *count, &mut cx);
                     }
                     Logic::Sequence { steps, join } => {
-                        alerts.extend(state.on_sequence(rule, steps, join.as_ref(), &mut cx));
+                        state.on_sequence(rule, steps, join.as_ref(), &mut cx);
                     }
                     _ => {}
                 }
@@ -182,6 +240,42 @@ impl Engine {
         self.since_prune += 1;
         if self.since_prune >= PRUNE_EVERY {
             self.prune(watermark);
+        }
+    }
+
+    /// Renders every alert changed since the last call, in the order they first changed.
+    fn take_changes(&mut self) -> Vec<Alert> {
+        let changes = std::mem::take(&mut self.changes);
+        let Changes {
+            order,
+            open,
+            mut closed,
+        } = changes;
+
+        let mut alerts = Vec::with_capacity(order.len());
+        for id in order {
+            if let Some(alert) = closed.remove(&id) {
+                alerts.push(alert);
+                continue;
+            }
+            let Some((rule_index, key)) = open.get(&id) else {
+                continue;
+            };
+            let (Some(rule), Some(state)) = (
+                self.rules.get(*rule_index),
+                self.states.get_mut(*rule_index),
+            ) else {
+                continue;
+            };
+            let open_alert = state
+                .groups
+                .get_mut(key)
+                .and_then(|group| group.alert.as_mut())
+                .filter(|alert| alert.id == id);
+            if let Some(open_alert) = open_alert {
+                open_alert.changed = false;
+                alerts.push(open_alert.to_alert(rule));
+            }
         }
         alerts
     }
@@ -200,12 +294,19 @@ impl Engine {
     /// events raise a new alert instead of updating it. False when the engine
     /// no longer tracks the alert (nothing to do then).
     pub fn alert_closed(&mut self, alert_id: Ulid) -> bool {
-        self.find_alert(alert_id, |group| group.alert = None)
+        let mut changes = std::mem::take(&mut self.changes);
+        let found = self.find_alert(alert_id, |rule, group| {
+            if let Some(open) = group.alert.take() {
+                changes.leaving(rule, &open);
+            }
+        });
+        self.changes = changes;
+        found
     }
 
     /// Tells the engine an alert was acknowledged, so updates keep that status.
     pub fn alert_acknowledged(&mut self, alert_id: Ulid) -> bool {
-        self.find_alert(alert_id, |group| {
+        self.find_alert(alert_id, |_, group| {
             if let Some(open) = &mut group.alert {
                 open.status = AlertStatus::Acknowledged;
             }
@@ -243,19 +344,20 @@ impl Engine {
         self.since_prune = 0;
         for (rule, state) in self.rules.iter().zip(&mut self.states) {
             let cutoff = cutoff(rule, self.limits, reference);
-            self.stats.expired_groups += state.prune(cutoff) as u64;
+            self.stats.expired_groups += state.prune(rule, cutoff, &mut self.changes) as u64;
         }
     }
 
-    fn find_alert(&mut self, alert_id: Ulid, change: impl FnOnce(&mut Group)) -> bool {
+    fn find_alert(&mut self, alert_id: Ulid, change: impl FnOnce(&Rule, &mut Group)) -> bool {
         let group = self
-            .states
-            .iter_mut()
-            .flat_map(|s| s.groups.values_mut())
-            .find(|g| g.alert.as_ref().is_some_and(|a| a.id == alert_id));
+            .rules
+            .iter()
+            .zip(&mut self.states)
+            .flat_map(|(rule, s)| s.groups.values_mut().map(move |g| (rule, g)))
+            .find(|(_, g)| g.alert.as_ref().is_some_and(|a| a.id == alert_id));
         match group {
-            Some(group) => {
-                change(group);
+            Some((rule, group)) => {
+                change(rule, group);
                 true
             }
             None => false,
@@ -265,14 +367,14 @@ impl Engine {
 
 impl RuleState {
     /// Single rule: a new alert, or an update of the group's open one.
-    fn on_single(&mut self, rule: &Rule, group_by: &[FieldPath], cx: &mut Context) -> Alert {
+    fn on_single(&mut self, rule: &Rule, group_by: &[FieldPath], cx: &mut Context) {
         let digest = Digest::of(cx.view, rule);
-        let group = self.group(rule, group_key(cx.view, group_by), cx);
+        let key = group_key(cx.view, group_by);
+        let group = self.group(rule, key.clone(), cx);
 
-        if let Some(alert) = update_open(group, rule, &digest, cx.stats) {
-            return alert;
+        if !update_open(group, &key, rule, &digest, cx) {
+            open_alert(group, &key, rule, Aggregate::new(&digest), cx);
         }
-        open_alert(group, rule, Aggregate::new(&digest), cx.stats)
     }
 
     /// Threshold rule: counts events until `count` fall within the window.
@@ -282,11 +384,12 @@ impl RuleState {
         group_by: &[FieldPath],
         count: usize,
         cx: &mut Context,
-    ) -> Option<Alert> {
+    ) {
         let digest = Digest::of(cx.view, rule);
-        let group = self.group(rule, group_key(cx.view, group_by), cx);
-        if let Some(alert) = update_open(group, rule, &digest, cx.stats) {
-            return Some(alert);
+        let key = group_key(cx.view, group_by);
+        let group = self.group(rule, key.clone(), cx);
+        if update_open(group, &key, rule, &digest, cx) {
+            return;
         }
 
         // Record the event among the pending ones.
@@ -297,7 +400,7 @@ impl RuleState {
             };
         }
         let Pending::Times { times, aggregate } = &mut group.pending else {
-            return None;
+            return;
         };
         insert_sorted(times, digest.time, |t| *t, count + THRESHOLD_SLACK);
         match aggregate {
@@ -306,11 +409,15 @@ impl RuleState {
         }
 
         // Raise the alert once enough of them fit in the window.
-        let (first, last, size) = densest_run(times, count, delta(rule.window))?;
-        let mut raised = aggregate.take()?;
+        let Some((first, last, size)) = densest_run(times, count, delta(rule.window)) else {
+            return;
+        };
+        let Some(mut raised) = aggregate.take() else {
+            return;
+        };
         raised.set_span(first, last, size as u64);
         times.clear();
-        Some(open_alert(group, rule, raised, cx.stats))
+        open_alert(group, &key, rule, raised, cx);
     }
 
     /// Sequence rule: records the step matches and raises when a chain completes.
@@ -320,18 +427,16 @@ impl RuleState {
         steps: &[SequenceStep],
         join: Option<&FieldPath>,
         cx: &mut Context,
-    ) -> Vec<Alert> {
+    ) {
         let keyed = step_keys(cx.view, steps, join);
         if keyed.is_empty() {
-            return Vec::new();
+            return;
         }
 
         let digest = Digest::of(cx.view, rule);
-        let mut alerts = Vec::new();
         for (key, step_indexes) in keyed {
-            let group = self.group(rule, key, cx);
-            if let Some(alert) = update_open(group, rule, &digest, cx.stats) {
-                alerts.push(alert);
+            let group = self.group(rule, key.clone(), cx);
+            if update_open(group, &key, rule, &digest, cx) {
                 continue;
             }
 
@@ -351,9 +456,8 @@ impl RuleState {
                 continue;
             };
             hits.iter_mut().for_each(Vec::clear);
-            alerts.push(open_alert(group, rule, aggregate, cx.stats));
+            open_alert(group, &key, rule, aggregate, cx);
         }
-        alerts
     }
 
     /// The group for `key`, made room for when the rule is at its limit.
@@ -375,7 +479,7 @@ impl RuleState {
     /// 15/16 of the limit so that the next evictions are not one at a time.
     fn make_room(&mut self, rule: &Rule, cx: &mut Context) {
         let cutoff = cutoff(rule, cx.limits, cx.watermark);
-        cx.stats.expired_groups += self.prune(cutoff) as u64;
+        cx.stats.expired_groups += self.prune(rule, cutoff, cx.changes) as u64;
 
         let limit = cx.limits.max_groups_per_rule;
         let target = limit - limit / 16 - 1;
@@ -390,7 +494,10 @@ impl RuleState {
             .collect();
         ages.select_nth_unstable_by_key(excess - 1, |(time, _)| *time);
         for (_, key) in ages.into_iter().take(excess) {
-            self.groups.remove(&key);
+            let evicted = self.groups.remove(&key);
+            if let Some(open) = evicted.as_ref().and_then(|group| group.alert.as_ref()) {
+                cx.changes.leaving(rule, open);
+            }
         }
         cx.stats.evicted_groups += excess as u64;
         tracing::warn!(
@@ -402,22 +509,24 @@ impl RuleState {
     }
 
     /// Drops state older than `cutoff`; returns how many groups went away.
-    fn prune(&mut self, cutoff: DateTime<Utc>) -> usize {
+    fn prune(&mut self, rule: &Rule, cutoff: DateTime<Utc>, changes: &mut Changes) -> usize {
         let before = self.groups.len();
-        self.groups.retain(|_, group| group.prune(cutoff));
+        self.groups
+            .retain(|_, group| group.prune(rule, cutoff, changes));
         before - self.groups.len()
     }
 }
 
 impl Group {
     /// Drops what is older than `cutoff`; false when nothing is left.
-    fn prune(&mut self, cutoff: DateTime<Utc>) -> bool {
+    fn prune(&mut self, rule: &Rule, cutoff: DateTime<Utc>, changes: &mut Changes) -> bool {
         if self
             .alert
             .as_ref()
             .is_some_and(|a| a.aggregate.last_seen < cutoff)
+            && let Some(open) = self.alert.take()
         {
-            self.alert = None;
+            changes.leaving(rule, &open);
         }
         let pending_left = match &mut self.pending {
             Pending::Nothing => false,
@@ -438,36 +547,41 @@ impl Group {
 }
 
 /// Adds the event to the group's open alert when the alert still covers it.
+///
+/// Returns false when there is no open alert, or it no longer covers the
+/// event (it is then closed, and its last version kept if it changed).
 fn update_open(
     group: &mut Group,
+    key: &str,
     rule: &Rule,
     digest: &Digest,
-    stats: &mut EngineStats,
-) -> Option<Alert> {
+    cx: &mut Context,
+) -> bool {
     let window = delta(rule.window);
-    let open = group.alert.as_mut()?;
+    let Some(open) = group.alert.as_mut() else {
+        return false;
+    };
     if !open.aggregate.covers(digest.time, window) {
+        cx.changes.leaving(rule, open);
         group.alert = None;
-        return None;
+        return false;
     }
     open.aggregate.absorb(digest);
-    stats.alerts_updated += 1;
-    Some(open.to_alert(rule))
+    cx.stats.alerts_updated += 1;
+    cx.changes.note(cx.rule_index, key, open);
+    true
 }
 
-/// Opens a new alert for the group and returns its first version.
-fn open_alert(
-    group: &mut Group,
-    rule: &Rule,
-    aggregate: Aggregate,
-    stats: &mut EngineStats,
-) -> Alert {
-    let open = OpenAlert::new(aggregate);
-    let alert = open.to_alert(rule);
+/// Opens a new alert for the group.
+fn open_alert(group: &mut Group, key: &str, rule: &Rule, aggregate: Aggregate, cx: &mut Context) {
+    if let Some(previous) = group.alert.take() {
+        cx.changes.leaving(rule, &previous);
+    }
+    let mut open = OpenAlert::new(aggregate);
+    cx.changes.note(cx.rule_index, key, &mut open);
+    tracing::debug!(rule = %rule.id(), alert = %open.id, "alert raised");
     group.alert = Some(open);
-    stats.alerts_created += 1;
-    tracing::debug!(rule = %rule.id(), alert = %alert.id, "alert raised");
-    alert
+    cx.stats.alerts_created += 1;
 }
 
 /// The grouping key: the values of the paths, missing ones empty.

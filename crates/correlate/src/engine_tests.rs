@@ -433,3 +433,91 @@ rules:
     assert_eq!(err.line, 7, "{err}");
     assert!(err.reason.contains("fallback"), "{err}");
 }
+
+/// A stream that opens, updates, closes (window passed, group evicted) and
+/// reopens alerts of every rule type, with a group limit small enough to evict.
+fn mixed_stream() -> Vec<SecurityEvent> {
+    let zones = ["icu", "pharmacy", "datacentre"];
+    let mut events = Vec::new();
+    for n in 0..900i64 {
+        let minutes = n / 3;
+        let ip = format!("10.0.0.{}", n % 11);
+        let zone = zones[(n % 3) as usize];
+        events.push(match n % 5 {
+            0 | 1 => scan(&ip, minutes),
+            2 => failure(&format!("10.9.0.{}", n % 4), minutes),
+            3 => night_entry(zone, minutes),
+            _ => new_device(zone, minutes),
+        });
+    }
+    events
+}
+
+/// Each alert's last version, in the order alerts first appeared; ids and
+/// times of day differ between engines, so only what the events made is kept.
+fn final_versions(batches: impl IntoIterator<Item = Vec<Alert>>) -> Vec<String> {
+    let mut order = Vec::new();
+    let mut last: HashMap<Ulid, Alert> = HashMap::new();
+    for alert in batches.into_iter().flatten() {
+        if !last.contains_key(&alert.id) {
+            order.push(alert.id);
+        }
+        last.insert(alert.id, alert);
+    }
+    order
+        .iter()
+        .filter_map(|id| last.get(id))
+        .map(|a| {
+            format!(
+                "{} {} {} {:?} {:?} {} {}",
+                a.rule,
+                a.summary,
+                a.event_count,
+                a.event_ids,
+                a.severity,
+                a.first_seen,
+                a.last_seen
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_gives_the_last_version_of_each_alert_it_changed_once() {
+    let limits = EngineLimits {
+        max_groups_per_rule: 6,
+        ..EngineLimits::default()
+    };
+    let new_engine =
+        || Engine::with_limits(RuleSet::from_yaml(RULES, "test.yaml").unwrap(), limits);
+    let events = mixed_stream();
+
+    let mut one_by_one = new_engine();
+    let singles: Vec<Vec<Alert>> = events.iter().map(|e| one_by_one.process(e)).collect();
+
+    for batch_size in [2, 7, 64, events.len()] {
+        let mut batched = new_engine();
+        let batches: Vec<Vec<Alert>> = events
+            .chunks(batch_size)
+            .map(|chunk| batched.process_batch(chunk))
+            .collect();
+
+        for batch in &batches {
+            let mut ids: Vec<Ulid> = batch.iter().map(|a| a.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(ids.len(), batch.len(), "an alert twice in one batch");
+        }
+        assert_eq!(
+            final_versions(batches),
+            final_versions(singles.clone()),
+            "batches of {batch_size}"
+        );
+        assert_eq!(batched.stats(), one_by_one.stats());
+    }
+    let stats = one_by_one.stats();
+    assert!(
+        stats.evicted_groups > 0 && stats.alerts_created > 20,
+        "{stats:?}"
+    );
+}

@@ -1,6 +1,6 @@
 //! The writer task: one task owns the store's write side and the correlation engine.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -429,18 +429,11 @@ impl Writer {
 
     /// Runs new events through the engine; returns the latest version of each changed alert.
     fn correlate(&mut self, events: &[SecurityEvent]) -> Vec<Alert> {
-        let mut changed: HashMap<Ulid, Alert> = HashMap::new();
-        let mut order = Vec::new();
         let before = self.engine.stats();
-        for event in events {
-            for mut alert in self.engine.process(event) {
-                if self.acknowledged.contains(&alert.id) {
-                    alert.status = AlertStatus::Acknowledged;
-                }
-                let id = alert.id;
-                if changed.insert(id, alert).is_none() {
-                    order.push(id);
-                }
+        let mut alerts = self.engine.process_batch(events);
+        for alert in &mut alerts {
+            if self.acknowledged.contains(&alert.id) {
+                alert.status = AlertStatus::Acknowledged;
             }
         }
 
@@ -459,10 +452,7 @@ impl Writer {
         let updated = stats.alerts_updated - before.alerts_updated;
         metrics.alerts_raised.fetch_add(raised, Ordering::Relaxed);
         metrics.alert_updates.fetch_add(updated, Ordering::Relaxed);
-        order
-            .into_iter()
-            .filter_map(|id| changed.remove(&id))
-            .collect()
+        alerts
     }
 
     async fn act(&mut self, command: Command) -> Result<Changed, ActionError> {
