@@ -1,8 +1,11 @@
 //! Measures how many events per second the default rules correlate.
 //!
 //! ```text
-//! cargo run --release -p safecare-correlate --example throughput -- 200000
+//! cargo run --release -p safecare-correlate --example throughput -- 200000 [BATCH]
 //! ```
+//!
+//! With `BATCH` above 1 the events go through `Engine::process_batch` in
+//! batches of that size, as the exchange feeds them; otherwise one at a time.
 
 use std::time::Instant;
 
@@ -62,13 +65,23 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(200_000);
+    let batch: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
     let events: Vec<SecurityEvent> = (0..count).map(event).collect();
     let mut engine = Engine::new(RuleSet::defaults());
 
     let started = Instant::now();
     let mut alerts = 0usize;
-    for event in &events {
-        alerts += engine.process(event).len();
+    if batch > 1 {
+        for chunk in events.chunks(batch) {
+            alerts += engine.process_batch(chunk).len();
+        }
+    } else {
+        for event in &events {
+            alerts += engine.process(event).len();
+        }
     }
     let elapsed = started.elapsed();
 

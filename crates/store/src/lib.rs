@@ -32,11 +32,16 @@
 //!
 //! The store uses sqlx's `Any` driver: the same migration file and the same
 //! query text (with `$1` placeholders, `ON CONFLICT`, row values) run on
-//! SQLite and PostgreSQL, and one test suite runs against both. The one
-//! difference is in the multi-row INSERTs of a commit (up to 1000 rows per
-//! statement, below both engines' bind limits): SQLite gets plain `?`
-//! placeholders there, because it finds each numbered one by a linear scan,
-//! and a 9,000-value statement spent most of its time doing so.
+//! SQLite and PostgreSQL, and one test suite runs against both. Through sqlx
+//! a commit uses multi-row INSERTs of fixed sizes (256, 64, 16, 4 and 1 rows,
+//! below both engines' bind limits); SQLite gets plain `?` placeholders
+//! there, because it finds each numbered one by a linear scan.
+//!
+//! Commits to a SQLite file do not go through sqlx: one connection on a
+//! thread of its own (rusqlite) binds the same rows to cached single-row
+//! INSERTs inside `BEGIN IMMEDIATE`. sqlx's worker thread and its `Any`
+//! value conversions cost more than SQLite's own work per event. Reads, and
+//! every statement on PostgreSQL or an in-memory database, stay on sqlx.
 //!
 //! Errors are sorted into [`StoreError`] kinds from the SQLite result code or
 //! the PostgreSQL SQLSTATE, so the caller can tell a retryable fault (busy,
