@@ -91,7 +91,9 @@ async fn commit(
             }
             return None;
         }
-        match store.commit(batch).await {
+        let (back, result) = store.commit_owned(std::mem::take(batch)).await;
+        *batch = back;
+        match result {
             Ok(outcome) => {
                 if warned {
                     tracing::info!("store accepts writes again; the held batch is stored");

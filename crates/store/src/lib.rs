@@ -137,6 +137,21 @@ impl Store {
         }
     }
 
+    /// Like [`Store::commit`], taking the batch and handing it back.
+    ///
+    /// With a SQLite file the rows are then built on the writer thread, off the
+    /// caller's task: the exchange's tokio workers stay free for the broker's
+    /// traffic.
+    pub async fn commit_owned(&self, batch: Batch) -> (Batch, Result<CommitOutcome, StoreError>) {
+        match &self.writer {
+            Writer::SqliteThread(writer) => writer.commit_owned(batch).await,
+            Writer::Pool(_) => {
+                let result = self.commit(&batch).await;
+                (batch, result)
+            }
+        }
+    }
+
     /// A read-only handle for the other modules; cheap to clone.
     pub fn reader(&self) -> StoreReader {
         self.reader.clone()

@@ -17,12 +17,24 @@ use tokio::sync::oneshot;
 use crate::connect::SqliteTuning;
 use crate::sql::Bind;
 use crate::write::{BatchRows, Table, outcome};
-use crate::{CommitOutcome, StoreError};
+use crate::{Batch, CommitOutcome, StoreError};
 
 /// One commit for the thread, and where to send its result.
 struct Job {
-    rows: BatchRows,
-    reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
+    work: Work,
+    reply: oneshot::Sender<Done>,
+}
+
+/// What to write: rows built by the caller, or a batch the thread turns into rows.
+enum Work {
+    Rows(BatchRows),
+    Batch(Batch),
+}
+
+/// The result of a job, with the batch handed back when one was given.
+struct Done {
+    batch: Option<Batch>,
+    result: Result<CommitOutcome, StoreError>,
 }
 
 /// The handle of the writer thread; dropping it (or [`SqliteWriter::close`]) stops the thread.
@@ -58,18 +70,49 @@ impl SqliteWriter {
 
     /// Writes the rows in one transaction on the writer thread: all of them or none.
     pub(crate) async fn commit(&self, rows: BatchRows) -> Result<CommitOutcome, StoreError> {
-        let stopped = || StoreError::Connection {
-            detail: "the SQLite writer thread has stopped (the store was closed)".to_string(),
+        self.run_job(Work::Rows(rows)).await.result
+    }
+
+    /// Like [`SqliteWriter::commit`], with the rows built on the writer thread,
+    /// off the caller's task; the batch is handed back.
+    pub(crate) async fn commit_owned(
+        &self,
+        batch: Batch,
+    ) -> (Batch, Result<CommitOutcome, StoreError>) {
+        let events = batch.events.len();
+        let done = self.run_job(Work::Batch(batch)).await;
+        let batch = done.batch.unwrap_or_else(|| {
+            // Only if the thread died without answering (it catches panics).
+            tracing::error!(
+                events,
+                "the SQLite writer thread died holding a batch: it is lost"
+            );
+            Batch::default()
+        });
+        (batch, done.result)
+    }
+
+    async fn run_job(&self, work: Work) -> Done {
+        let stopped = |batch| Done {
+            batch,
+            result: Err(StoreError::Connection {
+                detail: "the SQLite writer thread has stopped (the store was closed)".to_string(),
+            }),
         };
         let (reply, answer) = oneshot::channel();
-        let sent = match self.jobs.lock().map_err(|_| stopped())?.as_ref() {
-            Some(jobs) => jobs.send(Job { rows, reply }).is_ok(),
-            None => false,
+        let job = Job { work, reply };
+        let refused = match self.jobs.lock() {
+            Ok(jobs) => match jobs.as_ref() {
+                Some(jobs) => jobs.send(job).err().map(|refused| refused.0),
+                None => Some(job),
+            },
+            Err(_) => Some(job),
         };
-        if !sent {
-            return Err(stopped());
+        if let Some(job) = refused {
+            return stopped(job.work.into_batch());
         }
-        answer.await.map_err(|_| stopped())?
+        // The thread always answers unless it died; the batch is then gone with it.
+        answer.await.unwrap_or_else(|_| stopped(None))
     }
 
     /// Stops the thread once it has finished the commits already handed to it.
@@ -98,18 +141,62 @@ fn open(path: &Path, tuning: &SqliteTuning) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+impl Work {
+    fn into_batch(self) -> Option<Batch> {
+        match self {
+            Work::Rows(_) => None,
+            Work::Batch(batch) => Some(batch),
+        }
+    }
+}
+
 /// The thread: one job after the other until every sender is gone.
 fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
-        let result = commit(&mut conn, job.rows).map_err(StoreError::from_rusqlite);
+        let done = match job.work {
+            Work::Rows(rows) => Done {
+                batch: None,
+                result: commit(&mut conn, rows).map_err(StoreError::from_rusqlite),
+            },
+            Work::Batch(batch) => {
+                let result = commit_batch(&mut conn, &batch);
+                Done {
+                    batch: Some(batch),
+                    result,
+                }
+            }
+        };
         // The caller may have stopped waiting (shutdown); the result is then only logged.
-        if let Err(Err(err)) = job.reply.send(result) {
+        if let Err(Done {
+            result: Err(err), ..
+        }) = job.reply.send(done)
+        {
             tracing::warn!(%err, "a commit nobody waited for failed");
         }
     }
     if let Err((_, err)) = conn.close() {
         tracing::warn!(%err, "closing the SQLite write connection");
     }
+}
+
+/// Builds the batch's rows and commits them. A panic on the way is caught, so
+/// that the batch always goes back to the caller, who keeps and retries it.
+fn commit_batch(conn: &mut Connection, batch: &Batch) -> Result<CommitOutcome, StoreError> {
+    if batch.is_empty() {
+        return Ok(CommitOutcome::default());
+    }
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let rows = BatchRows::of(batch).map_err(StoreError::encode)?;
+        commit(conn, rows).map_err(StoreError::from_rusqlite)
+    }));
+    attempt.unwrap_or_else(|_| {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        Err(StoreError::Other {
+            detail: "the SQLite writer failed on this batch (a bug: please report it)".to_string(),
+        })
+    })
 }
 
 /// One transaction over every table of the batch; rolled back on any error.

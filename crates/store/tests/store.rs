@@ -53,6 +53,8 @@ on_both_backends!(
     counts_follow_commits,
     failed_batch_writes_nothing,
     reads_are_served_while_batches_are_written,
+    an_owned_batch_is_stored_and_handed_back,
+    a_closed_store_hands_an_owned_batch_back_unstored,
 );
 
 fn events_batch(events: Vec<SecurityEvent>) -> Batch {
@@ -790,4 +792,51 @@ async fn reads_are_served_while_batches_are_written(kind: Kind) {
     assert!(seen.iter().all(|n| n % 500 == 0), "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     assert_eq!(store.reader().counts().await.unwrap().events, 10_000);
+}
+
+async fn an_owned_batch_is_stored_and_handed_back(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let events = sample_events();
+    let batch = Batch {
+        events: events.clone(),
+        audit: vec![audit(Ulid::new(), "alert.create", at(0))],
+        ..Batch::default()
+    };
+
+    let (back, outcome) = store.commit_owned(batch).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(ids(&back.events), ids(&events));
+    assert_eq!(back.audit.len(), 1);
+    assert_eq!(outcome.events_inserted, events.len() as u64);
+    assert_eq!(outcome.audit_written, 1);
+
+    // Committed again, the same batch is all duplicates.
+    let (_, again) = store.commit_owned(back).await;
+    assert_eq!(again.unwrap().events_duplicate, events.len() as u64);
+    let reader = store.reader();
+    assert_eq!(reader.counts().await.unwrap().events, events.len() as u64);
+    assert_eq!(
+        reader.event(events[0].id).await.unwrap(),
+        Some(events[0].clone())
+    );
+}
+
+async fn a_closed_store_hands_an_owned_batch_back_unstored(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    store.close().await;
+
+    let events = sample_events();
+    let (back, outcome) = store.commit_owned(events_batch(events.clone())).await;
+    let err = outcome.unwrap_err();
+    assert!(
+        err.is_retryable(),
+        "a closed store should say retry elsewhere: {err}"
+    );
+    assert_eq!(
+        ids(&back.events),
+        ids(&events),
+        "the batch was not handed back whole"
+    );
 }
