@@ -31,6 +31,16 @@ enum Work {
     Batch(Batch),
 }
 
+impl Work {
+    /// The batch, when the caller gave one, to hand back.
+    fn into_batch(self) -> Option<Batch> {
+        match self {
+            Work::Rows(_) => None,
+            Work::Batch(batch) => Some(batch),
+        }
+    }
+}
+
 /// The result of a job, with the batch handed back when one was given.
 struct Done {
     batch: Option<Batch>,
@@ -139,15 +149,6 @@ fn open(path: &Path, tuning: &SqliteTuning) -> rusqlite::Result<Connection> {
         conn.execute_batch(&format!("PRAGMA max_page_count = {pages};"))?;
     }
     Ok(conn)
-}
-
-impl Work {
-    fn into_batch(self) -> Option<Batch> {
-        match self {
-            Work::Rows(_) => None,
-            Work::Batch(batch) => Some(batch),
-        }
-    }
 }
 
 /// The thread: one job after the other until every sender is gone.
