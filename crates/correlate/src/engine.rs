@@ -79,14 +79,15 @@ pub struct Engine {
 struct Changes {
     /// Changed alerts, in the order they first changed.
     order: Vec<Ulid>,
-    /// Where each changed alert that is still open lives: rule index and group key.
+    /// Where each changed alert lives: rule index and group key (an alert that
+    /// left its group meanwhile is in `closed`).
     open: HashMap<Ulid, (usize, String)>,
     /// The last version of changed alerts that left their group meanwhile.
     closed: HashMap<Ulid, Alert>,
 }
 
 impl Changes {
-    /// Notes that the group's open alert changed.
+    /// Notes that the open alert of the group under `key` changed.
     fn note(&mut self, rule_index: usize, key: &str, open: &mut OpenAlert) {
         if !open.changed {
             open.changed = true;
@@ -95,10 +96,10 @@ impl Changes {
         }
     }
 
-    /// Keeps the last version of an alert that leaves its group, if it changed.
+    /// Keeps the last version of an alert that leaves its group, if it changed
+    /// (handing out looks here first).
     fn leaving(&mut self, rule: &Rule, open: &OpenAlert) {
         if open.changed {
-            self.open.remove(&open.id);
             self.closed.insert(open.id, open.to_alert(rule));
         }
     }
@@ -112,6 +113,8 @@ struct RuleState {
 
 /// What a rule remembers for one key.
 struct Group {
+    /// The key the group is kept under, for [`Changes`] to find its alert again.
+    key: String,
     /// The latest event time seen for this key.
     last_activity: DateTime<Utc>,
     /// The alert events of this key are added to, while it is open.
@@ -369,11 +372,10 @@ impl RuleState {
     /// Single rule: a new alert, or an update of the group's open one.
     fn on_single(&mut self, rule: &Rule, group_by: &[FieldPath], cx: &mut Context) {
         let digest = Digest::of(cx.view, rule);
-        let key = group_key(cx.view, group_by);
-        let group = self.group(rule, key.clone(), cx);
+        let group = self.group(rule, group_key(cx.view, group_by), cx);
 
-        if !update_open(group, &key, rule, &digest, cx) {
-            open_alert(group, &key, rule, Aggregate::new(&digest), cx);
+        if !update_open(group, rule, &digest, cx) {
+            open_alert(group, rule, Aggregate::new(&digest), cx);
         }
     }
 
@@ -386,9 +388,8 @@ impl RuleState {
         cx: &mut Context,
     ) {
         let digest = Digest::of(cx.view, rule);
-        let key = group_key(cx.view, group_by);
-        let group = self.group(rule, key.clone(), cx);
-        if update_open(group, &key, rule, &digest, cx) {
+        let group = self.group(rule, group_key(cx.view, group_by), cx);
+        if update_open(group, rule, &digest, cx) {
             return;
         }
 
@@ -417,7 +418,7 @@ impl RuleState {
         };
         raised.set_span(first, last, size as u64);
         times.clear();
-        open_alert(group, &key, rule, raised, cx);
+        open_alert(group, rule, raised, cx);
     }
 
     /// Sequence rule: records the step matches and raises when a chain completes.
@@ -435,8 +436,8 @@ impl RuleState {
 
         let digest = Digest::of(cx.view, rule);
         for (key, step_indexes) in keyed {
-            let group = self.group(rule, key.clone(), cx);
-            if update_open(group, &key, rule, &digest, cx) {
+            let group = self.group(rule, key, cx);
+            if update_open(group, rule, &digest, cx) {
                 continue;
             }
 
@@ -456,7 +457,7 @@ impl RuleState {
                 continue;
             };
             hits.iter_mut().for_each(Vec::clear);
-            open_alert(group, &key, rule, aggregate, cx);
+            open_alert(group, rule, aggregate, cx);
         }
     }
 
@@ -466,7 +467,8 @@ impl RuleState {
             self.make_room(rule, cx);
         }
         let time = cx.view.event.time;
-        let group = self.groups.entry(key).or_insert_with(|| Group {
+        let group = self.groups.entry(key).or_insert_with_key(|key| Group {
+            key: key.clone(),
             last_activity: time,
             alert: None,
             pending: Pending::Nothing,
@@ -550,13 +552,7 @@ impl Group {
 ///
 /// Returns false when there is no open alert, or it no longer covers the
 /// event (it is then closed, and its last version kept if it changed).
-fn update_open(
-    group: &mut Group,
-    key: &str,
-    rule: &Rule,
-    digest: &Digest,
-    cx: &mut Context,
-) -> bool {
+fn update_open(group: &mut Group, rule: &Rule, digest: &Digest, cx: &mut Context) -> bool {
     let window = delta(rule.window);
     let Some(open) = group.alert.as_mut() else {
         return false;
@@ -568,17 +564,17 @@ fn update_open(
     }
     open.aggregate.absorb(digest);
     cx.stats.alerts_updated += 1;
-    cx.changes.note(cx.rule_index, key, open);
+    cx.changes.note(cx.rule_index, &group.key, open);
     true
 }
 
 /// Opens a new alert for the group.
-fn open_alert(group: &mut Group, key: &str, rule: &Rule, aggregate: Aggregate, cx: &mut Context) {
+fn open_alert(group: &mut Group, rule: &Rule, aggregate: Aggregate, cx: &mut Context) {
     if let Some(previous) = group.alert.take() {
         cx.changes.leaving(rule, &previous);
     }
     let mut open = OpenAlert::new(aggregate);
-    cx.changes.note(cx.rule_index, key, &mut open);
+    cx.changes.note(cx.rule_index, &group.key, &mut open);
     tracing::debug!(rule = %rule.id(), alert = %open.id, "alert raised");
     group.alert = Some(open);
     cx.stats.alerts_created += 1;

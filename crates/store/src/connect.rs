@@ -266,6 +266,18 @@ impl SqliteTuning {
             if self.query_only { "ON" } else { "OFF" }
         )
     }
+
+    /// The PRAGMA that caps the file at `max_bytes` for pages of `page_size`
+    /// bytes (read it only when there is a cap); empty without a cap.
+    pub(crate) fn size_cap(&self, page_size: i64) -> String {
+        match self.max_bytes {
+            Some(max_bytes) => {
+                let pages = max_bytes / page_size.max(512) as u64;
+                format!(" PRAGMA max_page_count = {pages};")
+            }
+            None => String::new(),
+        }
+    }
 }
 
 /// Pool settings for SQLite: the readers of a file, or the one shared
@@ -281,12 +293,11 @@ fn sqlite_pool(options: &StoreOptions, size: u32, tuning: SqliteTuning) -> AnyPo
             let tuning = tuning.clone();
             Box::pin(async move {
                 let mut pragmas = tuning.pragmas();
-                if let Some(max_bytes) = tuning.max_bytes {
+                if tuning.max_bytes.is_some() {
                     let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
                         .fetch_one(&mut *conn)
                         .await?;
-                    let pages = max_bytes / page_size.max(512) as u64;
-                    pragmas.push_str(&format!(" PRAGMA max_page_count = {pages};"));
+                    pragmas.push_str(&tuning.size_cap(page_size));
                 }
                 conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 Ok(())

@@ -101,26 +101,6 @@ impl StoreError {
         }
     }
 
-    /// The same error with what was being done in front of its detail.
-    pub(crate) fn in_context(self, context: &str) -> StoreError {
-        let prefix = |detail: String| format!("{context}: {detail}");
-        match self {
-            StoreError::Busy { detail } => StoreError::Busy {
-                detail: prefix(detail),
-            },
-            StoreError::Full { detail } => StoreError::Full {
-                detail: prefix(detail),
-            },
-            StoreError::Corrupt { detail } => StoreError::Corrupt {
-                detail: prefix(detail),
-            },
-            StoreError::Other { detail } => StoreError::Other {
-                detail: prefix(detail),
-            },
-            other => other,
-        }
-    }
-
     /// Classifies a driver error of the given backend.
     pub(crate) fn from_sqlx(err: sqlx::Error, backend: Backend) -> StoreError {
         let detail = err.to_string();

@@ -125,15 +125,13 @@ impl Store {
     /// On an error with [`StoreError::is_retryable`], keep the batch and commit
     /// it again later; ids already stored make the retry harmless.
     pub async fn commit(&self, batch: &Batch) -> Result<CommitOutcome, StoreError> {
+        if batch.is_empty() {
+            return Ok(CommitOutcome::default());
+        }
+        let rows = write::BatchRows::of(batch).map_err(StoreError::encode)?;
         match &self.writer {
-            Writer::Pool(pool) => write::commit(pool, self.reader.backend, batch).await,
-            Writer::SqliteThread(writer) => {
-                if batch.is_empty() {
-                    return Ok(CommitOutcome::default());
-                }
-                let rows = write::BatchRows::of(batch).map_err(StoreError::encode)?;
-                writer.commit(rows).await
-            }
+            Writer::Pool(pool) => write::commit(pool, self.reader.backend, rows).await,
+            Writer::SqliteThread(writer) => writer.commit(rows).await,
         }
     }
 
@@ -143,6 +141,9 @@ impl Store {
     /// caller's task: the exchange's tokio workers stay free for the broker's
     /// traffic.
     pub async fn commit_owned(&self, batch: Batch) -> (Batch, Result<CommitOutcome, StoreError>) {
+        if batch.is_empty() {
+            return (batch, Ok(CommitOutcome::default()));
+        }
         match &self.writer {
             Writer::SqliteThread(writer) => writer.commit_owned(batch).await,
             Writer::Pool(_) => {

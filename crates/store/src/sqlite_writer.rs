@@ -57,12 +57,7 @@ pub(crate) struct SqliteWriter {
 impl SqliteWriter {
     /// Opens the write connection on `path` and starts its thread.
     pub(crate) fn start(path: &Path, tuning: &SqliteTuning) -> Result<SqliteWriter, StoreError> {
-        let conn = open(path, tuning).map_err(|err| {
-            StoreError::from_rusqlite(err).in_context(&format!(
-                "could not open the write connection to {}",
-                path.display()
-            ))
-        })?;
+        let conn = open(path, tuning).map_err(|err| open_error(path, err))?;
 
         let (jobs, incoming) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
@@ -143,12 +138,23 @@ fn open(path: &Path, tuning: &SqliteTuning) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(tuning.busy_timeout)?;
     conn.execute_batch(&tuning.pragmas())?;
-    if let Some(max_bytes) = tuning.max_bytes {
+    if tuning.max_bytes.is_some() {
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-        let pages = max_bytes / page_size.max(512) as u64;
-        conn.execute_batch(&format!("PRAGMA max_page_count = {pages};"))?;
+        conn.execute_batch(&tuning.size_cap(page_size))?;
     }
     Ok(conn)
+}
+
+/// Explains a failure to open or set up the write connection, as for the readers.
+fn open_error(path: &Path, err: rusqlite::Error) -> StoreError {
+    match StoreError::from_rusqlite(err) {
+        StoreError::Other { detail } => StoreError::Open {
+            target: format!("sqlite file {} (write connection)", path.display()),
+            detail,
+            hint: "pass --database with a writable path".to_string(),
+        },
+        classified => classified,
+    }
 }
 
 /// The thread: one job after the other until every sender is gone.
@@ -183,9 +189,6 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
 /// Builds the batch's rows and commits them. A panic on the way is caught, so
 /// that the batch always goes back to the caller, who keeps and retries it.
 fn commit_batch(conn: &mut Connection, batch: &Batch) -> Result<CommitOutcome, StoreError> {
-    if batch.is_empty() {
-        return Ok(CommitOutcome::default());
-    }
     let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let rows = BatchRows::of(batch).map_err(StoreError::encode)?;
         commit(conn, rows).map_err(StoreError::from_rusqlite)

@@ -79,9 +79,8 @@ const DEAD_LETTERS: Table = Table {
 
 /// A batch turned into bound values, table by table, in the order they are written.
 ///
-/// Built on the caller's task, so that both write paths (sqlx for PostgreSQL
-/// and in-memory SQLite, the native writer thread for SQLite files) store
-/// exactly the same rows.
+/// Both write paths (sqlx for PostgreSQL and in-memory SQLite, the writer
+/// thread for SQLite files) take these, so they store exactly the same rows.
 pub(crate) struct BatchRows {
     /// Events offered, for the duplicate count.
     pub(crate) events_offered: u64,
@@ -120,17 +119,13 @@ pub(crate) fn outcome(events_offered: u64, changed: [u64; 5]) -> CommitOutcome {
     }
 }
 
-/// Writes the whole batch in one transaction, or nothing of it.
+/// Writes the rows of a batch in one transaction, or nothing of them.
 pub(crate) async fn commit(
     pool: &AnyPool,
     backend: Backend,
-    batch: &Batch,
+    rows: BatchRows,
 ) -> Result<CommitOutcome, StoreError> {
-    if batch.is_empty() {
-        return Ok(CommitOutcome::default());
-    }
     let to_store = |err| StoreError::from_sqlx(err, backend);
-    let rows = BatchRows::of(batch).map_err(StoreError::encode)?;
 
     let mut tx = pool.begin().await.map_err(to_store)?;
     let written = write_all(&mut tx, backend, rows).await;
