@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use thiserror::Error;
 
+use crate::local::{EventsSlot, InProcessEvents};
+
 /// The largest MQTT payload the embedded broker carries.
 ///
 /// Twice the platform's 1 MiB message limit, so that an oversized message
@@ -35,6 +37,8 @@ pub enum BrokerError {
     },
     #[error("the embedded broker did not accept connections on {addr} within 5 s")]
     NotReady { addr: SocketAddr },
+    #[error("the embedded broker failed to start its router: {0}; restart safecare")]
+    Router(String),
 }
 
 /// A running embedded broker.
@@ -44,6 +48,8 @@ pub struct EmbeddedBroker {
     pub addr: SocketAddr,
     /// MQTT 5 listener, when one was asked for.
     pub addr_v5: Option<SocketAddr>,
+    /// Every event topic, subscribed inside the process from the start.
+    events: EventsSlot,
 }
 
 impl EmbeddedBroker {
@@ -58,6 +64,7 @@ impl EmbeddedBroker {
         let addr_v5 = listen_v5.map(claim_port).transpose()?;
 
         let mut broker = Broker::new(broker_config(addr, addr_v5));
+        let events = EventsSlot::open(&broker).map_err(BrokerError::Router)?;
         std::thread::Builder::new()
             .name("mqtt-broker".into())
             .spawn(move || {
@@ -72,7 +79,20 @@ impl EmbeddedBroker {
             wait_until_listening(addr_v5)?;
         }
         tracing::info!(%addr, ?addr_v5, "embedded MQTT broker listening");
-        Ok(EmbeddedBroker { addr, addr_v5 })
+        Ok(EmbeddedBroker {
+            addr,
+            addr_v5,
+            events,
+        })
+    }
+
+    /// The events published to this broker, read inside the process, for the
+    /// exchange; `None` while another reader holds them (see [`crate::local`]).
+    ///
+    /// The subscription exists from the broker's start: events published
+    /// before anyone reads wait in the broker's log.
+    pub fn in_process_events(&self) -> Option<InProcessEvents> {
+        self.events.take()
     }
 
     /// The URL clients use to reach the MQTT 3.1.1 listener.

@@ -45,7 +45,8 @@ pub struct PipelineArgs {
     )]
     pub postgres: String,
     /// Connections of the exchange service on its shared subscription, with the
-    /// embedded broker (an external broker gets one, as `safecare up` does).
+    /// embedded broker when its in-process link is taken (an external broker
+    /// gets one, as `safecare up` does).
     #[arg(long, default_value_t = ExchangeConfig::default().connections)]
     pub connections: usize,
     /// Print the results as JSON.
@@ -86,7 +87,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
             &sqlite,
             &payloads,
             &args,
-            true,
+            Some(&broker),
         )
         .await?,
     );
@@ -105,7 +106,7 @@ pub async fn pipeline(args: PipelineArgs) -> Result<()> {
                 &args.postgres,
                 &payloads,
                 &args,
-                false,
+                None,
             )
             .await?,
         );
@@ -125,7 +126,7 @@ async fn measure(
     database: &str,
     payloads: &[(Ulid, Vec<u8>)],
     args: &PipelineArgs,
-    embedded: bool,
+    embedded: Option<&EmbeddedBroker>,
 ) -> Result<PipelineResult> {
     eprintln!(
         "{name}: measuring the broker ceiling with {} events",

@@ -70,26 +70,30 @@ pub const EMBEDDED_ACK_QUEUE: usize = 20_000;
 
 /// The exchange's connections and acknowledgements for the broker in use.
 ///
-/// The embedded broker lives and dies with the process, so events are
-/// acknowledged once queued for the writer, on a few connections. An external
+/// The embedded broker lives and dies with the process, so events are read
+/// from it in-process and acknowledged once queued for the writer. An external
 /// broker keeps what SafeCare has not stored: events are acknowledged after
 /// the commit, on one connection with the large in-flight window of
 /// deploy/mosquitto.conf (Mosquitto 2.0 does not restore shared subscriptions
 /// from its persistence file after a restart, so one connection, not several).
-pub fn exchange_tuning(config: ExchangeConfig, embedded: bool) -> ExchangeConfig {
-    if embedded {
-        ExchangeConfig {
+pub fn exchange_tuning(
+    config: ExchangeConfig,
+    embedded: Option<&EmbeddedBroker>,
+) -> ExchangeConfig {
+    match embedded {
+        Some(broker) => ExchangeConfig {
             ack: AckPolicy::OnReceipt {
                 queue: EMBEDDED_ACK_QUEUE,
             },
+            embedded: Some(broker.clone()),
             ..config
-        }
-    } else {
-        ExchangeConfig {
+        },
+        None => ExchangeConfig {
             connections: 1,
             ack: AckPolicy::AfterCommit,
+            embedded: None,
             ..config
-        }
+        },
     }
 }
 
@@ -127,7 +131,7 @@ impl Platform {
             .with_context(|| format!("could not open the store at {}", redact(&config.database)))?;
         let exchange_config = ExchangeConfig {
             client_id: format!("{}-exchange", config.instance),
-            ..exchange_tuning(config.exchange, embedded_broker.is_some())
+            ..exchange_tuning(config.exchange, embedded_broker.as_ref())
         };
         let exchange =
             safecare_exchange::start(store, &broker_url, config.rules, exchange_config).await?;

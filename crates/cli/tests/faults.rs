@@ -8,9 +8,11 @@ use std::time::Duration;
 use common::Backend;
 use safecare_bus::BrokerUrl;
 use safecare_bus::mosquitto::MosquittoProcess;
-use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig};
+use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig, exchange_tuning};
 use safecare_core::{Module, SecurityEvent};
 use safecare_correlate::RuleSet;
+use safecare_exchange::ExchangeConfig;
+use safecare_store::Store;
 use sqlx::{Connection, Executor, SqliteConnection};
 
 fn events(n: usize, summary: &str) -> Vec<SecurityEvent> {
@@ -72,6 +74,84 @@ async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     let counts = t.platform.exchange.reader().counts().await.unwrap();
     assert_eq!(counts.events, 201);
     assert_eq!(counts.dead_letters, 0);
+}
+
+/// With the embedded broker the exchange reads events through the broker's
+/// in-process link, and a stopped exchange leaves the link, emptied, for the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exchange_reads_the_embedded_broker_in_process_and_hands_the_link_back() {
+    let t = common::start(Backend::Embedded).await;
+    let broker = t
+        .platform
+        .embedded_broker
+        .clone()
+        .expect("an embedded broker");
+    assert!(
+        broker.in_process_events().is_none(),
+        "the running exchange must hold the in-process link"
+    );
+
+    let (bus, _) = t.client("logs", &[]).await;
+    for event in &events(500, "read in process") {
+        bus.publish_event(event).await.unwrap();
+    }
+    t.wait_for_events(500).await;
+
+    // Stopped, the exchange gives the link back, with nothing left unread in it.
+    t.platform.exchange.shutdown().await;
+    let mut link = broker
+        .in_process_events()
+        .expect("the stopped exchange handed the link back");
+    let leftover = tokio::time::timeout(Duration::from_millis(300), link.next()).await;
+    assert!(leftover.is_err(), "an event was left behind: {leftover:?}");
+    assert_eq!(
+        t.platform.exchange.reader().counts().await.unwrap().events,
+        500
+    );
+}
+
+/// A second exchange in one process finds the in-process link taken and
+/// subscribes over the network instead, acknowledging on receipt: it too
+/// stores every event, and leaves the link with the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_exchange_reads_over_the_network_while_the_link_is_taken() {
+    let t = common::start(Backend::Embedded).await;
+    let broker = t
+        .platform
+        .embedded_broker
+        .clone()
+        .expect("an embedded broker");
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("second.db").display());
+    let store = Store::open(&database).await.unwrap();
+    let config = ExchangeConfig {
+        client_id: format!("second-exchange-{}", ulid::Ulid::new()),
+        ..exchange_tuning(ExchangeConfig::default(), Some(&broker))
+    };
+    let second = safecare_exchange::start(store, &broker.url(), RuleSet::defaults(), config)
+        .await
+        .expect("the second exchange starts on the network path");
+
+    let (bus, _) = t.client("logs", &[]).await;
+    for event in &events(500, "read twice") {
+        bus.publish_event(event).await.unwrap();
+    }
+    t.wait_for_events(500).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while second.reader().counts().await.unwrap().events < 500 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second exchange stored too few events"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    second.shutdown().await;
+    assert_eq!(second.reader().counts().await.unwrap().events, 500);
+    assert!(
+        broker.in_process_events().is_none(),
+        "the first exchange still holds the link"
+    );
 }
 
 /// The embedded broker's messages are acknowledged once queued for the

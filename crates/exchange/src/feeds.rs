@@ -6,14 +6,19 @@
 //! subscription (`$share/...`) multiply that window; the broker spreads events
 //! over them. With the broker inside the process, the MQTT client acknowledges
 //! each event as soon as it reads it, and bounded queues behind it stop the
-//! reading when the writer falls behind (see [`AckPolicy`]).
+//! reading when the writer falls behind (see [`AckPolicy`]). Better still, the
+//! exchange then reads the events through the broker's in-process link
+//! ([`safecare_bus::local`]) and keeps a network connection only for
+//! heartbeats and for what it publishes.
 
 use std::time::Duration;
 
 use safecare_bus::client::Qos;
 use safecare_bus::topics::Topic;
-use safecare_bus::{BrokerUrl, BusClient, BusError, ClientOptions, Incoming, Publish, topics};
-use tokio::sync::mpsc;
+use safecare_bus::{
+    BrokerUrl, BusClient, BusError, ClientOptions, InProcessEvents, Incoming, Publish, topics,
+};
+use tokio::sync::{mpsc, watch};
 
 use crate::ingest::{self, Decoded};
 
@@ -30,10 +35,10 @@ pub enum AckPolicy {
     /// keeps its messages in memory and loses them with the process, so
     /// acknowledging after the commit protects nothing there, while rumqttd's
     /// fixed window of 100 unacknowledged messages per connection would tie
-    /// throughput to the commit round trip, and acknowledging from the
-    /// exchange's own task to a round trip through the scheduler. Every
-    /// message the client acknowledged reaches the queue, and the writer
-    /// stores the queue before the service stops.
+    /// throughput to the commit round trip. Every message the client
+    /// acknowledged reaches the queue, and the writer stores the queue before
+    /// the service stops. Events read through the in-process link have
+    /// nothing to acknowledge but go through the same bounded queue.
     OnReceipt { queue: usize },
 }
 
@@ -87,16 +92,32 @@ impl FeedTx {
     }
 }
 
+/// Where the events come from, besides the connection that takes heartbeats.
+pub(crate) enum EventSource {
+    /// `connections` network connections on the event topics.
+    Connections(usize),
+    /// The embedded broker's in-process link, read until `stop` turns true.
+    InProcess {
+        events: InProcessEvents,
+        stop: watch::Receiver<bool>,
+    },
+}
+
 impl Feeds {
-    /// Opens `connections` connections (at least one); the first also takes heartbeats.
+    /// Opens the connections (at least one, the first also takes heartbeats)
+    /// and starts reading the events from `source`.
     pub async fn connect(
         broker: &BrokerUrl,
         client_id: &str,
-        connections: usize,
+        source: EventSource,
         policy: AckPolicy,
         timeout: Duration,
     ) -> Result<Feeds, BusError> {
-        let connections = connections.max(1);
+        let connections = match &source {
+            EventSource::Connections(count) => (*count).max(1),
+            EventSource::InProcess { .. } => 1,
+        };
+        let on_connections = matches!(source, EventSource::Connections(_));
         // The group is the service's own: a broker also counts offline
         // persistent sessions as members, so another exchange's group would take
         // a share of this one's events.
@@ -113,7 +134,10 @@ impl Feeds {
         let (queue, rx) = writer_queue(policy);
         let mut clients = Vec::with_capacity(connections);
         for index in 0..connections {
-            let mut options = ClientOptions::new("exchange").subscribe(&events, Qos::AtLeastOnce);
+            let mut options = ClientOptions::new("exchange");
+            if on_connections {
+                options = options.subscribe(&events, Qos::AtLeastOnce);
+            }
             if index == 0 {
                 options = options.subscribe(topics::ALL_HEALTH, Qos::AtLeastOnce);
                 options.client_id = client_id.to_string();
@@ -126,6 +150,9 @@ impl Feeds {
             let (client, incoming) = BusClient::connect(broker, options, timeout).await?;
             tokio::spawn(forward(index, incoming, queue.clone()));
             clients.push(client);
+        }
+        if let EventSource::InProcess { events, stop } = source {
+            tokio::spawn(forward_in_process(events, stop, queue));
         }
         Ok(Feeds {
             clients,
@@ -196,6 +223,37 @@ async fn forward(connection: usize, mut incoming: Incoming, tx: FeedTx) {
         };
         let received = Received {
             connection,
+            publish,
+            decoded,
+        };
+        if !tx.send(received).await {
+            break;
+        }
+    }
+}
+
+/// Decodes and queues the events of the in-process link until told to stop.
+///
+/// A message taken from the link is always queued before stopping, so that
+/// the writer stores it; what the link still holds stays there for the next
+/// exchange of this process.
+async fn forward_in_process(
+    mut events: InProcessEvents,
+    mut stop: watch::Receiver<bool>,
+    tx: FeedTx,
+) {
+    loop {
+        let publish = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stopped| *stopped) => break,
+            publish = events.next() => match publish {
+                Some(publish) => publish,
+                None => break,
+            },
+        };
+        let decoded = Some(ingest::decode(&publish.topic, &publish.payload));
+        let received = Received {
+            connection: 0,
             publish,
             decoded,
         };

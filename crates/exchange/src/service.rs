@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use safecare_bus::client::Qos;
 use safecare_bus::topics;
-use safecare_bus::{BrokerUrl, BusClient, BusError, HealthReport};
+use safecare_bus::{BrokerUrl, BusClient, BusError, EmbeddedBroker, HealthReport};
 use safecare_core::{Alert, AlertStatus, Incident, SecurityEvent};
 use safecare_correlate::{Engine, RuleSet};
 use safecare_store::{Batch, CommitOutcome, DeadLetter, Store, StoreError, StoreReader};
@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use ulid::Ulid;
 
 use crate::commit::{self, Pending, Stored};
-use crate::feeds::{AckPolicy, Feeds, Received};
+use crate::feeds::{AckPolicy, EventSource, Feeds, Received};
 use crate::ingest::Decoded;
 use crate::metrics::Metrics;
 use crate::workflow::{self, Command, WorkflowError};
@@ -42,6 +42,10 @@ pub struct ExchangeConfig {
     pub connections: usize,
     /// When received events are acknowledged to the broker.
     pub ack: AckPolicy,
+    /// The broker embedded in this process, when it is the one in use: the
+    /// events are then read through its in-process link (unless another
+    /// exchange of the process holds it) instead of `connections`.
+    pub embedded: Option<EmbeddedBroker>,
 }
 
 impl Default for ExchangeConfig {
@@ -53,6 +57,7 @@ impl Default for ExchangeConfig {
             client_id: "safecare-exchange".to_string(),
             connections: 1,
             ack: AckPolicy::AfterCommit,
+            embedded: None,
         }
     }
 }
@@ -118,6 +123,8 @@ pub struct ExchangeHandle {
     /// Set when the service is told to stop; with on-receipt acks, the writer
     /// then stores what is queued and stops once the connections are closed.
     closing: Arc<AtomicBool>,
+    /// Stops reading the embedded broker's in-process link.
+    stop_in_process: Arc<watch::Sender<bool>>,
     /// Makes the writer give up a batch the store does not take.
     pub(crate) stop: Arc<watch::Sender<bool>>,
     /// Set by the writer when it has stopped.
@@ -139,6 +146,7 @@ impl ExchangeHandle {
         if self.ack == AckPolicy::AfterCommit {
             self.stop.send_replace(true);
         }
+        self.stop_in_process.send_replace(true);
         for connection in self.connections.iter() {
             connection.shutdown().await;
         }
@@ -215,10 +223,25 @@ pub async fn start(
     rules: RuleSet,
     config: ExchangeConfig,
 ) -> Result<ExchangeHandle, ExchangeError> {
+    let (stop_in_process, stop) = watch::channel(false);
+    let in_process = config
+        .embedded
+        .as_ref()
+        .and_then(EmbeddedBroker::in_process_events);
+    if config.embedded.is_some() && in_process.is_none() {
+        tracing::warn!(
+            "another exchange in this process reads the embedded broker's events; \
+             this one subscribes over the network instead"
+        );
+    }
+    let source = match in_process {
+        Some(events) => EventSource::InProcess { events, stop },
+        None => EventSource::Connections(config.connections),
+    };
     let incoming = Feeds::connect(
         broker,
         &config.client_id,
-        config.connections,
+        source,
         config.ack,
         config.connect_timeout,
     )
@@ -237,6 +260,7 @@ pub async fn start(
         connections: Arc::new(incoming.clients()),
         ack: config.ack,
         closing: Arc::default(),
+        stop_in_process: Arc::new(stop_in_process),
         stop: Arc::new(watch::channel(false).0),
         finished: Arc::new(watch::channel(false).0),
     };

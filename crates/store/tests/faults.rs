@@ -109,6 +109,46 @@ async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
     );
 }
 
+/// Size of a SQLite write-ahead-log file, 0 when there is none.
+fn wal_bytes(db: &TestDb) -> u64 {
+    let wal = db.sqlite_path().with_extension("db-wal");
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_is_copied_back_and_stays_bounded_under_steady_writes() {
+    let db = TestDb::new(Kind::Sqlite).await;
+    let store = db.open().await;
+    let database_at_start = std::fs::metadata(db.sqlite_path()).unwrap().len();
+
+    // About 100 MB through the log, six times the 16 MB (4000 pages) at which
+    // the writer copies it back (crates/store/src/connect.rs), in commits of about 2 MB.
+    let mut largest_log = 0;
+    for round in 0..48 {
+        let mut events = events(600, 3000);
+        for e in &mut events {
+            e.id = ulid::Ulid::new();
+        }
+        let outcome = store.commit(&batch(events)).await.unwrap();
+        assert_eq!(outcome.events_inserted, 600, "round {round}");
+        largest_log = largest_log.max(wal_bytes(&db));
+    }
+
+    // The log never held much more than its checkpoint size plus one commit.
+    assert!(
+        largest_log < 24 * 1024 * 1024,
+        "the write-ahead log grew to {largest_log} bytes"
+    );
+
+    // The pages reached the database file itself: every event is there to read.
+    let database = std::fs::metadata(db.sqlite_path()).unwrap().len();
+    assert!(
+        database > database_at_start + 50 * 1024 * 1024,
+        "the database file has {database} bytes"
+    );
+    assert_eq!(store.reader().counts().await.unwrap().events, 48 * 600);
+}
+
 #[tokio::test]
 async fn sqlite_in_a_missing_directory_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
