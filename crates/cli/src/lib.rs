@@ -4,6 +4,7 @@ pub mod bench;
 pub mod capture_steps;
 pub mod captures;
 pub mod demo;
+pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod replay;

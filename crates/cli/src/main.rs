@@ -212,12 +212,7 @@ enum BenchCommand {
 }
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SAFECARE_LOG")
-        .unwrap_or_else(|_| "info,rumqttd=warn,sqlx=warn".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    safecare_cli::logging::init();
 
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

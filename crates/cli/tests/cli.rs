@@ -165,6 +165,29 @@ fn schema_prints_the_json_schema_of_each_document() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("event, alert, incident"));
 }
 
+/// With the default log filter, a demo that works logs no error: the
+/// embedded broker's reports of clients that disconnect are left out.
+#[test]
+fn a_healthy_demo_logs_no_error_by_default() {
+    let output = Command::new(env!("CARGO_BIN_EXE_safecare"))
+        .arg("demo")
+        .env_remove("SAFECARE_LOG")
+        .output()
+        .expect("the safecare binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+
+    assert!(
+        stderr.contains("INFO"),
+        "the default filter logs at INFO: {stderr}"
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("ERROR"))
+        .collect();
+    assert!(errors.is_empty(), "errors in a healthy run: {errors:#?}");
+}
+
 #[test]
 fn up_on_a_taken_port_says_what_to_do() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
