@@ -391,7 +391,9 @@ impl Writer {
         batch.alerts = self.correlate(&batch.events);
 
         // 3. Store it on a task of its own while the next batch is correlated.
-        self.finish_commit().await;
+        // The previous batch is announced only once this one is on its way,
+        // so that the store does not wait for the announcements.
+        let previous = self.take_commit().await;
         let pending = Pending {
             messages,
             batch,
@@ -405,16 +407,27 @@ impl Writer {
             pending,
         );
         self.in_flight = Some(task);
+        if let Some(stored) = previous {
+            self.announce(stored).await;
+        }
     }
 
     /// Waits for the batch being committed, then acknowledges and announces it.
     async fn finish_commit(&mut self) {
-        let Some(task) = self.in_flight.take() else {
-            return;
-        };
+        if let Some(stored) = self.take_commit().await {
+            self.announce(stored).await;
+        }
+    }
+
+    /// Waits for the batch being committed; `None` when there was none or its task failed.
+    async fn take_commit(&mut self) -> Option<Stored> {
+        let task = self.in_flight.take()?;
         match task.await {
-            Ok(stored) => self.announce(stored).await,
-            Err(err) => tracing::error!(%err, "the commit task failed; its batch was not stored"),
+            Ok(stored) => Some(stored),
+            Err(err) => {
+                tracing::error!(%err, "the commit task failed; its batch was not stored");
+                None
+            }
         }
     }
 
