@@ -334,7 +334,20 @@ impl Analyzer {
             FileType::Dicom | FileType::DicomDataset => {
                 findings.extend(dicom::inspect(bytes, &self.config.dicom));
             }
-            FileType::Zip => self.inspect_zip(bytes, depth, budget, findings),
+            FileType::Zip => {
+                let members = |budget: &mut u64, findings: &mut Vec<Finding>| {
+                    archive::read_zip(bytes, &self.config.archive, budget, findings)
+                };
+                self.inspect_archive(depth, budget, findings, members);
+            }
+            FileType::Gzip => {
+                let content = |budget: &mut u64, findings: &mut Vec<Finding>| {
+                    archive::read_gzip(bytes, &self.config.archive, budget, findings)
+                        .into_iter()
+                        .collect()
+                };
+                self.inspect_archive(depth, budget, findings, content);
+            }
             FileType::Unknown => {
                 check_encrypted_like(bytes.len(), entropy::shannon(bytes), findings);
             }
@@ -342,13 +355,14 @@ impl Analyzer {
         }
     }
 
-    /// Opens a ZIP within the limits and inspects each member as a file of its own.
-    fn inspect_zip(
+    /// Opens an archive (ZIP or gzip) within the limits and inspects each
+    /// member as a file of its own; `read_members` reads them.
+    fn inspect_archive(
         &self,
-        bytes: &[u8],
         depth: usize,
         budget: &mut u64,
         findings: &mut Vec<Finding>,
+        read_members: impl FnOnce(&mut u64, &mut Vec<Finding>) -> Vec<archive::Member>,
     ) {
         if depth >= self.config.archive.max_depth {
             findings.push(Finding::whole(
@@ -361,7 +375,7 @@ impl Analyzer {
             ));
             return;
         }
-        let members = archive::read_zip(bytes, &self.config.archive, budget, findings);
+        let members = read_members(budget, findings);
 
         for member in members {
             let mut inner = Vec::new();

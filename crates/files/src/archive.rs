@@ -1,7 +1,8 @@
-//! ZIP recursion with limits on depth, total size, entry count and compression ratio.
+//! ZIP and gzip recursion with limits on depth, total size, entry count and
+//! compression ratio.
 //!
-//! Sizes declared in a ZIP can lie, so every member is read through a cap and
-//! the bytes actually produced are what count.
+//! Sizes declared in an archive can lie, so every member is read through a cap
+//! and the bytes actually produced are what count.
 
 use std::io::{Cursor, Read};
 
@@ -118,45 +119,127 @@ fn read_member(
     let compressed = file.compressed_size().max(1);
     let offset = file.data_start().unwrap_or(0);
 
-    // Read at most the remaining budget, and at most what the ratio allows.
+    let bytes = read_capped(&mut file, compressed, limits, budget)
+        .map_err(|stop| stop.finding(offset, &format!("ZIP member {name:?}"), limits))?;
+    Ok(Some(Member { name, bytes }))
+}
+
+/// The name under which a gzip stream's content is reported when its header names no file.
+const GZIP_CONTENT: &str = "gzip content";
+
+/// Reads what a gzip file holds (all members of a multi-member stream, as one
+/// file) within the limits.
+///
+/// A stream that breaks off (a truncated download, a damaged file) yields
+/// what decompressed before the break, with a finding, so that it is still
+/// inspected. A limit hit yields a finding and nothing.
+pub fn read_gzip(
+    bytes: &[u8],
+    limits: &ArchiveLimits,
+    budget: &mut u64,
+    findings: &mut Vec<Finding>,
+) -> Option<Member> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes);
+    let read = read_capped(&mut decoder, bytes.len() as u64, limits, budget);
+    let name = decoder
+        .header()
+        .and_then(|header| header.filename())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .unwrap_or_else(|| GZIP_CONTENT.to_string());
+
+    match read {
+        Ok(content) => Some(Member {
+            name,
+            bytes: content,
+        }),
+        Err(CappedRead::Unreadable(err, partial)) => {
+            findings.push(Finding::whole(
+                "archive.member_unreadable",
+                Severity::Low,
+                format!(
+                    "the gzip stream breaks off after {} bytes of {name:?}: {err}",
+                    partial.len()
+                ),
+            ));
+            (!partial.is_empty()).then_some(Member {
+                name,
+                bytes: partial,
+            })
+        }
+        Err(limit) => {
+            findings.push(limit.finding(0, &format!("the gzip content {name:?}"), limits));
+            None
+        }
+    }
+}
+
+/// Why a capped read of a compressed member stopped.
+enum CappedRead {
+    /// The data does not decompress; what did before the error comes along.
+    Unreadable(std::io::Error, Vec<u8>),
+    /// It expands more than `max_ratio` times its compressed size.
+    Ratio { compressed: u64 },
+    /// It takes the archive past `max_total`.
+    Total,
+}
+
+impl CappedRead {
+    /// The finding for a limit hit by `what` (a member, named) at `offset`.
+    fn finding(self, offset: u64, what: &str, limits: &ArchiveLimits) -> Finding {
+        match self {
+            CappedRead::Ratio { compressed } => Finding::at(
+                "archive.ratio_exceeded",
+                Severity::High,
+                offset,
+                format!(
+                    "{what} expands more than {}x its {compressed} compressed bytes: \
+                     a decompression bomb",
+                    limits.max_ratio
+                ),
+            ),
+            CappedRead::Total => Finding::at(
+                "archive.total_exceeded",
+                Severity::High,
+                offset,
+                format!(
+                    "the archive expands past {} bytes in total at {what}: a decompression bomb",
+                    limits.max_total
+                ),
+            ),
+            CappedRead::Unreadable(err, _) => Finding::at(
+                "archive.member_unreadable",
+                Severity::Low,
+                offset,
+                format!("{what} does not decompress: {err}"),
+            ),
+        }
+    }
+}
+
+/// Decompresses at most the remaining budget and at most `max_ratio` times
+/// the compressed size, then charges the budget with what came out.
+fn read_capped(
+    reader: &mut impl Read,
+    compressed: u64,
+    limits: &ArchiveLimits,
+    budget: &mut u64,
+) -> Result<Vec<u8>, CappedRead> {
+    let compressed = compressed.max(1);
     let ratio_cap = compressed.saturating_mul(limits.max_ratio);
     let cap = ratio_cap.min(*budget);
+
     let mut bytes = Vec::new();
-    let read = (&mut file)
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut bytes);
-    if let Err(err) = read {
-        return Err(Finding::at(
-            "archive.member_unreadable",
-            Severity::Low,
-            offset,
-            format!("ZIP member {name:?} does not decompress: {err}"),
-        ));
+    if let Err(err) = reader.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
+        return Err(CappedRead::Unreadable(err, bytes));
     }
     let produced = bytes.len() as u64;
 
     if produced > ratio_cap {
-        return Err(Finding::at(
-            "archive.ratio_exceeded",
-            Severity::High,
-            offset,
-            format!(
-                "ZIP member {name:?} expands more than {}x its {compressed} compressed bytes: a zip bomb",
-                limits.max_ratio
-            ),
-        ));
+        return Err(CappedRead::Ratio { compressed });
     }
     if produced > *budget {
-        return Err(Finding::at(
-            "archive.total_exceeded",
-            Severity::High,
-            offset,
-            format!(
-                "the archive expands past {} bytes in total at member {name:?}: a zip bomb",
-                limits.max_total
-            ),
-        ));
+        return Err(CappedRead::Total);
     }
     *budget -= produced;
-    Ok(Some(Member { name, bytes }))
+    Ok(bytes)
 }

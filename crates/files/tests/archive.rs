@@ -1,4 +1,4 @@
-//! ZIP recursion under limits: bombs end in a finding, nested threats are found.
+//! ZIP and gzip recursion under limits: bombs end in a finding, nested threats are found.
 
 mod support;
 
@@ -6,7 +6,7 @@ use std::io::Write;
 
 use safecare_files::archive::ArchiveLimits;
 use safecare_files::hash::{self, Blocklist};
-use safecare_files::{AnalysisConfig, Analyzer, VerdictLevel};
+use safecare_files::{AnalysisConfig, Analyzer, Finding, Verdict, VerdictLevel};
 use support::*;
 use zip::write::SimpleFileOptions;
 
@@ -19,6 +19,26 @@ fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
         writer.write_all(bytes).unwrap();
     }
     writer.finish().unwrap().into_inner()
+}
+
+/// The verdict's first finding of `kind`; fails the test when there is none.
+fn finding_of<'v>(verdict: &'v Verdict, kind: &str) -> &'v Finding {
+    verdict
+        .findings
+        .iter()
+        .find(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding: {}", verdict.to_json_line()))
+}
+
+/// `bytes` gzipped, with `name` in the header when given.
+fn gzip_of(name: Option<&str>, bytes: &[u8]) -> Vec<u8> {
+    let mut builder = flate2::GzBuilder::new();
+    if let Some(name) = name {
+        builder = builder.filename(name);
+    }
+    let mut encoder = builder.write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }
 
 #[test]
@@ -99,11 +119,7 @@ fn a_polyglot_inside_a_zip_is_found_and_named() {
     let archive = zip_of(&[("readme.txt", b"scan results"), ("study/ct.dcm", &polyglot)]);
     let verdict = Analyzer::default().analyze_bytes("study.zip", &archive);
     assert_eq!(verdict.verdict, VerdictLevel::Malicious);
-    let finding = verdict
-        .findings
-        .iter()
-        .find(|f| f.kind == "dicom.preamble_code")
-        .unwrap();
+    let finding = finding_of(&verdict, "dicom.preamble_code");
     assert!(
         finding.detail.starts_with("in study/ct.dcm:"),
         "{}",
@@ -150,4 +166,100 @@ fn encrypted_looking_unknown_data_is_suspicious() {
         verdict.to_json_line()
     );
     assert!(verdict.entropy[0].bits_per_byte > 7.9);
+}
+
+#[test]
+fn a_polyglot_inside_a_gzip_is_found_under_the_name_in_its_header() {
+    let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
+    let verdict =
+        Analyzer::default().analyze_bytes("ct.dcm.gz", &gzip_of(Some("ct.dcm"), &polyglot));
+    assert_eq!(verdict.file_type, "gzip");
+    assert_eq!(
+        verdict.verdict,
+        VerdictLevel::Malicious,
+        "{}",
+        verdict.to_json_line()
+    );
+    let finding = finding_of(&verdict, "dicom.preamble_code");
+    assert!(
+        finding.detail.starts_with("in ct.dcm:"),
+        "{}",
+        finding.detail
+    );
+
+    // Without a name in the header the content is still inspected.
+    let unnamed = Analyzer::default().analyze_bytes("blob.gz", &gzip_of(None, &polyglot));
+    assert!(
+        unnamed.has("dicom.preamble_code"),
+        "{}",
+        unnamed.to_json_line()
+    );
+
+    let clean =
+        Analyzer::default().analyze_bytes("ct.dcm.gz", &gzip_of(None, &sample("CT_small.dcm")));
+    assert_eq!(
+        clean.verdict,
+        VerdictLevel::Clean,
+        "{}",
+        clean.to_json_line()
+    );
+}
+
+#[test]
+fn a_gzip_bomb_ends_in_a_finding_and_a_zip_in_a_gzip_is_opened() {
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    let bomb = Analyzer::default().analyze_bytes("zeros.gz", &gzip_of(None, &zeros));
+    assert!(
+        bomb.has("archive.ratio_exceeded"),
+        "{}",
+        bomb.to_json_line()
+    );
+    assert_eq!(bomb.verdict, VerdictLevel::Malicious);
+
+    let inner_bomb = zip_of(&[("zeros.bin", &zeros)]);
+    let wrapped = Analyzer::default().analyze_bytes("bomb.zip.gz", &gzip_of(None, &inner_bomb));
+    assert!(
+        wrapped.has("archive.ratio_exceeded"),
+        "{}",
+        wrapped.to_json_line()
+    );
+    let finding = finding_of(&wrapped, "archive.ratio_exceeded");
+    assert!(finding.detail.contains("zeros.bin"), "{}", finding.detail);
+}
+
+#[test]
+fn a_gzip_that_breaks_off_is_inspected_as_far_as_it_goes() {
+    let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
+    let whole = gzip_of(Some("ct.dcm"), &polyglot);
+    let truncated = &whole[..whole.len() / 2];
+
+    let verdict = Analyzer::default().analyze_bytes("ct.dcm.gz", truncated);
+    assert!(
+        verdict.has("archive.member_unreadable"),
+        "{}",
+        verdict.to_json_line()
+    );
+    assert!(
+        verdict.has("dicom.preamble_code"),
+        "{}",
+        verdict.to_json_line()
+    );
+}
+
+#[test]
+fn a_blocklisted_payload_is_found_inside_a_gzip() {
+    let payload = b"pretend this is a known ransomware dropper, gzipped";
+    let list = Blocklist::parse(&hash::hashes(payload).sha256.to_string()).unwrap();
+    let analyzer = Analyzer::new(AnalysisConfig {
+        blocklist: list,
+        ..AnalysisConfig::default()
+    });
+
+    let verdict = analyzer.analyze_bytes("d.bin.gz", &gzip_of(Some("d.bin"), payload));
+    assert!(
+        verdict.has("hash.blocklisted"),
+        "{}",
+        verdict.to_json_line()
+    );
+    assert_eq!(verdict.verdict, VerdictLevel::Malicious);
 }

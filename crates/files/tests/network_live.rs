@@ -365,7 +365,8 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
     let root = dir.path().join("www");
     std::fs::create_dir_all(&root).unwrap();
 
-    // A ZIP carrying a DICOM polyglot, and a clean DICOM file sent chunked.
+    // A ZIP carrying a DICOM polyglot, a clean DICOM file sent chunked, and
+    // the polyglot alone sent with Content-Encoding: gzip.
     let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
     let zip = {
         use std::io::Write;
@@ -379,6 +380,7 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
     let clean = sample("CT_small.dcm");
     std::fs::write(root.join("studies.zip"), &zip).unwrap();
     std::fs::write(root.join("ct.dcm"), &clean).unwrap();
+    std::fs::write(root.join("poly.dcm"), &polyglot).unwrap();
 
     let recorder = Recorder::start();
     let server = Server::start("http_peer.py", &["serve", root.to_str().unwrap()]);
@@ -390,6 +392,7 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
             "fetch",
             &format!("{base}/studies.zip"),
             &format!("{base}/chunked/ct.dcm"),
+            &format!("{base}/gzip/poly.dcm"),
         ],
     );
     server.stop();
@@ -399,7 +402,7 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
     let extraction = run_extract(&pcap, &dir.path().join("extracted"));
     extraction.assert_no_issues(&[port]);
     let lines = extraction.to_ports(&[port]);
-    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines.len(), 3, "{lines:#?}");
     let by_uri = |uri: &str| {
         lines
             .iter()
@@ -421,6 +424,16 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
     assert_eq!(chunked["network"]["chunked"], true);
     assert_eq!(chunked["verdict"], "clean", "{chunked:#}");
     assert_eq!(chunked["type"], "dicom");
+
+    // The body is stored as sent; the analysis reads through the gzip coding.
+    let gzipped = by_uri("/gzip/poly.dcm");
+    assert_eq!(gzipped["network"]["content_encoding"], "gzip");
+    assert_eq!(gzipped["type"], "gzip");
+    assert_eq!(gzipped["verdict"], "malicious", "{gzipped:#}");
+    assert!(
+        gzipped.to_string().contains("dicom.preamble_code"),
+        "{gzipped:#}"
+    );
 
     let event = extraction
         .events

@@ -2,12 +2,14 @@
 
 serve: serves ROOT on 127.0.0.1 (a free port, printed on one line) with
        http.server; paths under /chunked/ are sent with chunked transfer coding
-       over HTTP/1.1. Stops when its standard input closes.
+       over HTTP/1.1, paths under /gzip/ with Content-Encoding: gzip. Stops
+       when its standard input closes.
 fetch: downloads each URL with urllib and checks it arrived whole.
 """
 
 import argparse
 import functools
+import gzip
 import http.server
 import os
 import sys
@@ -17,6 +19,8 @@ import urllib.request
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     def do_GET(self):
+        if self.path.startswith("/gzip/"):
+            return self.send_gzipped()
         if not self.path.startswith("/chunked/"):
             return super().do_GET()
         path = os.path.join(self.directory, self.path[len("/chunked/"):])
@@ -33,6 +37,17 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self.wfile.write(b"0\r\n\r\n")
         self.close_connection = True
+
+    def send_gzipped(self):
+        path = os.path.join(self.directory, self.path[len("/gzip/"):])
+        with open(path, "rb") as f:
+            body = gzip.compress(f.read())
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
