@@ -298,15 +298,30 @@ impl Worker<'_> {
         if analyzer.config.blocklist.contains(&hashes.sha256) {
             findings.push(blocklisted(""));
         }
+        #[cfg(feature = "yara")]
+        let yara = &mut self.yara;
+        let mut rule_scan = |content: &[u8]| -> Vec<Finding> {
+            #[cfg(feature = "yara")]
+            if let Some(scanner) = yara.as_mut() {
+                return scanner.scan(content);
+            }
+            let _ = content;
+            Vec::new()
+        };
+
         if file_type == FileType::Unknown {
             check_encrypted_like(bytes.len(), entropy.whole, &mut findings);
         } else {
-            analyzer.inspect(bytes, file_type, 0, &mut budget, &mut findings);
+            analyzer.inspect(
+                bytes,
+                file_type,
+                0,
+                &mut budget,
+                &mut findings,
+                &mut rule_scan,
+            );
         }
-        #[cfg(feature = "yara")]
-        if let Some(scanner) = &mut self.yara {
-            findings.extend(scanner.scan(bytes));
-        }
+        findings.extend(rule_scan(bytes));
 
         Verdict {
             path: path.to_string(),
@@ -321,7 +336,8 @@ impl Worker<'_> {
 }
 
 impl Analyzer {
-    /// Content checks by type; archives recurse into their members.
+    /// Content checks by type; archives recurse into their members, each of
+    /// which `rule_scan` also runs the YARA rules over.
     fn inspect(
         &self,
         bytes: &[u8],
@@ -329,6 +345,7 @@ impl Analyzer {
         depth: usize,
         budget: &mut u64,
         findings: &mut Vec<Finding>,
+        rule_scan: &mut RuleScan<'_>,
     ) {
         match file_type {
             FileType::Dicom | FileType::DicomDataset => {
@@ -338,7 +355,7 @@ impl Analyzer {
                 let members = |budget: &mut u64, findings: &mut Vec<Finding>| {
                     archive::read_zip(bytes, &self.config.archive, budget, findings)
                 };
-                self.inspect_archive(depth, budget, findings, members);
+                self.inspect_archive(depth, budget, findings, rule_scan, members);
             }
             FileType::Gzip => {
                 let content = |budget: &mut u64, findings: &mut Vec<Finding>| {
@@ -346,7 +363,7 @@ impl Analyzer {
                         .into_iter()
                         .collect()
                 };
-                self.inspect_archive(depth, budget, findings, content);
+                self.inspect_archive(depth, budget, findings, rule_scan, content);
             }
             FileType::Unknown => {
                 check_encrypted_like(bytes.len(), entropy::shannon(bytes), findings);
@@ -362,6 +379,7 @@ impl Analyzer {
         depth: usize,
         budget: &mut u64,
         findings: &mut Vec<Finding>,
+        rule_scan: &mut RuleScan<'_>,
         read_members: impl FnOnce(&mut u64, &mut Vec<Finding>) -> Vec<archive::Member>,
     ) {
         if depth >= self.config.archive.max_depth {
@@ -387,7 +405,15 @@ impl Analyzer {
                 inner.push(blocklisted(&member.name));
             }
             let member_type = magic::detect(&member.bytes);
-            self.inspect(&member.bytes, member_type, depth + 1, budget, &mut inner);
+            self.inspect(
+                &member.bytes,
+                member_type,
+                depth + 1,
+                budget,
+                &mut inner,
+                rule_scan,
+            );
+            inner.extend(rule_scan(&member.bytes));
 
             for mut finding in inner {
                 if !finding.detail.starts_with("in ") {
@@ -400,6 +426,10 @@ impl Analyzer {
         }
     }
 }
+
+/// Runs the YARA rules over some bytes (nothing without the `yara` feature
+/// or without rules).
+type RuleScan<'s> = dyn FnMut(&[u8]) -> Vec<Finding> + 's;
 
 /// Unknown content that is large and close to 8 bits per byte looks encrypted or packed.
 fn check_encrypted_like(len: usize, bits: f64, findings: &mut Vec<Finding>) {

@@ -2,24 +2,10 @@
 
 mod support;
 
-use std::io::Write;
-
 use safecare_files::archive::ArchiveLimits;
 use safecare_files::hash::{self, Blocklist};
 use safecare_files::{AnalysisConfig, Analyzer, Finding, Verdict, VerdictLevel};
 use support::*;
-use zip::write::SimpleFileOptions;
-
-/// A ZIP of the given members, deflated.
-fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in members {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
 
 /// The verdict's first finding of `kind`; fails the test when there is none.
 fn finding_of<'v>(verdict: &'v Verdict, kind: &str) -> &'v Finding {
@@ -28,17 +14,6 @@ fn finding_of<'v>(verdict: &'v Verdict, kind: &str) -> &'v Finding {
         .iter()
         .find(|f| f.kind == kind)
         .unwrap_or_else(|| panic!("no {kind} finding: {}", verdict.to_json_line()))
-}
-
-/// `bytes` gzipped, with `name` in the header when given.
-fn gzip_of(name: Option<&str>, bytes: &[u8]) -> Vec<u8> {
-    let mut builder = flate2::GzBuilder::new();
-    if let Some(name) = name {
-        builder = builder.filename(name);
-    }
-    let mut encoder = builder.write(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 #[test]

@@ -368,15 +368,7 @@ fn http_downloads_are_extracted_byte_exact_and_analysed() {
     // A ZIP carrying a DICOM polyglot, a clean DICOM file sent chunked, and
     // the polyglot alone sent with Content-Encoding: gzip.
     let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
-    let zip = {
-        use std::io::Write;
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        writer.start_file("series/image.dcm", options).unwrap();
-        writer.write_all(&polyglot).unwrap();
-        writer.finish().unwrap().into_inner()
-    };
+    let zip = zip_of(&[("series/image.dcm", &polyglot)]);
     let clean = sample("CT_small.dcm");
     std::fs::write(root.join("studies.zip"), &zip).unwrap();
     std::fs::write(root.join("ct.dcm"), &clean).unwrap();

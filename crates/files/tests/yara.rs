@@ -107,3 +107,42 @@ fn the_shared_rule_set_loads_and_refusals_name_file_and_reason() {
         verdict.to_json_line()
     );
 }
+
+#[test]
+fn rules_run_over_the_members_of_a_zip_and_the_content_of_a_gzip() {
+    let analyzer = builtin_analyzer();
+    let note = b"YOUR FILES HAVE BEEN ENCRYPTED!\nPay 2 bitcoin to get the decryption key.\nContact: xyz.onion\n";
+
+    let zipped = zip_of(&[("notes/README_RESTORE.txt", note)]);
+    let verdict = analyzer.analyze_bytes("restore.zip", &zipped);
+    assert_eq!(
+        verdict.verdict,
+        VerdictLevel::Malicious,
+        "{}",
+        verdict.to_json_line()
+    );
+    let hit = verdict
+        .findings
+        .iter()
+        .find(|f| f.kind == "yara.ransom_note")
+        .expect("the note inside the ZIP matches");
+    assert!(
+        hit.detail.starts_with("in notes/README_RESTORE.txt:"),
+        "{}",
+        hit.detail
+    );
+
+    // A gzip of that ZIP: the rules reach two levels down.
+    let wrapped = analyzer.analyze_bytes("restore.zip.gz", &gzip_of(Some("restore.zip"), &zipped));
+    let hit = wrapped
+        .findings
+        .iter()
+        .find(|f| f.kind == "yara.ransom_note")
+        .expect("the note inside the gzipped ZIP matches");
+    assert!(
+        hit.detail
+            .starts_with("in restore.zip/notes/README_RESTORE.txt:"),
+        "{}",
+        hit.detail
+    );
+}

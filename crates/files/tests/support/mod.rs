@@ -1,7 +1,9 @@
-//! Builders for test files: real samples turned malicious, and synthetic Part 10 files.
+//! Builders for test files: real samples turned malicious, synthetic Part 10
+//! files, and archives to put them in.
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::PathBuf;
 
 /// A real pydicom sample, read from shared/data.
@@ -98,4 +100,27 @@ pub fn small_dataset() -> Vec<u8> {
     let mut out = short_element(0x0008, 0x0016, b"UI", b"1.2.840.10008.5.1.4.1.1.7\0");
     out.extend(short_element(0x0008, 0x0060, b"CS", b"OT"));
     out
+}
+
+/// A ZIP of the given members, deflated.
+pub fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in members {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// `bytes` gzipped, with `name` in the header when given.
+pub fn gzip_of(name: Option<&str>, bytes: &[u8]) -> Vec<u8> {
+    let mut builder = flate2::GzBuilder::new();
+    if let Some(name) = name {
+        builder = builder.filename(name);
+    }
+    let mut encoder = builder.write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }
