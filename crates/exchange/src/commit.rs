@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use safecare_bus::topics;
-use safecare_store::{Batch, CommitOutcome, DeadLetter, Store};
+use safecare_store::{Batch, CommitOutcome, DeadLetter, QueuedCommit, Store, StoreError};
 use tokio::task::JoinHandle;
 
 use crate::feeds::{AckPolicy, Received};
@@ -22,6 +22,8 @@ pub(crate) struct Pending {
     /// the after-commit policy).
     pub messages: Vec<Received>,
     pub batch: Batch,
+    /// The batch's number: the store writes batches in this order.
+    pub seq: u64,
     /// Events skipped because their id was seen moments ago.
     pub redelivered: u64,
     /// When the writer took the batch, for the latency metric.
@@ -35,14 +37,32 @@ pub(crate) struct Stored {
 }
 
 /// Commits the batch on a new task.
+///
+/// With `queued`, the batch was already handed to the store
+/// ([`Store::queue_in_order`]) and `pending.batch` is empty until it comes
+/// back; the task waits for that first attempt and retries as usual if it
+/// failed. Spawn it only once the previous batch's task has finished, so that
+/// the retries, too, keep the batches in order.
 pub(crate) fn spawn(
     store: Arc<Store>,
     handle: ExchangeHandle,
     policy: AckPolicy,
     mut pending: Pending,
+    queued: Option<QueuedCommit>,
 ) -> JoinHandle<Stored> {
     tokio::spawn(async move {
-        let outcome = commit(&store, &handle, policy, &mut pending.batch).await;
+        let mut first_attempt = None;
+        if let Some(queued) = queued {
+            let (batch, result) = queued.outcome().await;
+            pending.batch = batch;
+            // Not tried because the batch before it failed: that one is
+            // stored by now, so this one is simply tried again.
+            if !matches!(result, Err(StoreError::NotTried)) {
+                first_attempt = Some(result);
+            }
+        }
+        let batch = &mut pending.batch;
+        let outcome = commit(&store, &handle, policy, batch, pending.seq, first_attempt).await;
         Stored { pending, outcome }
     })
 }
@@ -67,16 +87,22 @@ pub(crate) async fn wait(in_flight: &mut Option<JoinHandle<Stored>>) -> Option<S
 ///
 /// A batch the store refuses for good is split: the parts it takes are
 /// stored, and each event it refuses becomes a dead letter with the reason.
-/// Returns `None` when the service is stopped before the store took the batch.
+/// Returns `None` when the service is stopped before the store took the
+/// batch. `first_attempt` is the result of an attempt already made.
 async fn commit(
     store: &Store,
     handle: &ExchangeHandle,
     policy: AckPolicy,
     batch: &mut Batch,
+    seq: u64,
+    mut first_attempt: Option<Result<CommitOutcome, StoreError>>,
 ) -> Option<CommitOutcome> {
     let mut backoff = Duration::from_millis(50);
     let mut warned = false;
     loop {
+        if let Some(Ok(outcome)) = first_attempt {
+            return Some(outcome);
+        }
         if *handle.stop.borrow() {
             match policy {
                 AckPolicy::AfterCommit => tracing::warn!(
@@ -91,8 +117,14 @@ async fn commit(
             }
             return None;
         }
-        let (back, result) = store.commit_owned(std::mem::take(batch)).await;
-        *batch = back;
+        let result = match first_attempt.take() {
+            Some(result) => result,
+            None => {
+                let (back, result) = store.commit_in_order(std::mem::take(batch), seq).await;
+                *batch = back;
+                result
+            }
+        };
         match result {
             Ok(outcome) => {
                 if warned {
@@ -113,7 +145,9 @@ async fn commit(
             Err(err) => {
                 handle.metrics.store_error(err.code());
                 tracing::error!(%err, "the store refused a batch; storing its parts one by one");
-                return Some(commit_piecewise(store, handle, batch).await);
+                let outcome = commit_piecewise(store, handle, batch).await;
+                store.settle(seq).await;
+                return Some(outcome);
             }
         }
     }

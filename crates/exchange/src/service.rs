@@ -267,6 +267,7 @@ pub async fn start(
     let writer = Writer {
         store: Arc::new(store),
         in_flight: None,
+        next_seq: 0,
         engine: Engine::new(rules),
         incoming,
         requests: requests_rx,
@@ -284,6 +285,8 @@ struct Writer {
     store: Arc<Store>,
     /// The batch being committed on its own task, if any.
     in_flight: Option<JoinHandle<Stored>>,
+    /// The number of the next batch: the store writes them in this order.
+    next_seq: u64,
     engine: Engine,
     incoming: Feeds,
     requests: mpsc::Receiver<Request>,
@@ -391,12 +394,20 @@ impl Writer {
         batch.alerts = self.correlate(&batch.events);
 
         // 3. Store it on a task of its own while the next batch is correlated.
-        // The previous batch is announced only once this one is on its way,
-        // so that the store does not wait for the announcements.
+        // A SQLite file's writer thread gets it at once, queued behind the
+        // batch in flight, so that it never waits for this task; the previous
+        // batch is announced only once this one is on its way.
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let (batch, queued) = match self.store.queue_in_order(batch, seq) {
+            Ok(queued) => (Batch::default(), Some(queued)),
+            Err(batch) => (batch, None),
+        };
         let previous = self.take_commit().await;
         let pending = Pending {
             messages,
             batch,
+            seq,
             redelivered,
             started,
         };
@@ -405,6 +416,7 @@ impl Writer {
             self.handle.clone(),
             self.incoming.policy(),
             pending,
+            queued,
         );
         self.in_flight = Some(task);
         if let Some(stored) = previous {

@@ -54,6 +54,14 @@ pub enum StoreError {
     )]
     InvalidCursor { cursor: String },
 
+    /// A batch queued behind one that failed was not tried, so that batches
+    /// are stored in the order they were handed over. Nothing was written.
+    #[error(
+        "the batch was not tried because the one queued before it failed; nothing was \
+         written, retry it once that one is stored"
+    )]
+    NotTried,
+
     /// Any other database failure.
     #[error("database error: {detail}")]
     Other { detail: String },
@@ -65,7 +73,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            StoreError::Busy { .. } | StoreError::Full { .. } | StoreError::Connection { .. }
+            StoreError::Busy { .. }
+                | StoreError::Full { .. }
+                | StoreError::Connection { .. }
+                | StoreError::NotTried
         )
     }
 
@@ -80,6 +91,7 @@ impl StoreError {
             StoreError::Open { .. } => "open",
             StoreError::InvalidUrl { .. } => "invalid_url",
             StoreError::InvalidCursor { .. } => "invalid_cursor",
+            StoreError::NotTried => "not_tried",
             StoreError::Other { .. } => "other",
         }
     }

@@ -68,6 +68,7 @@ pub use model::{
     EventFilter, IncidentFilter, MAX_PAGE_LIMIT, Page, StoreCounts,
 };
 pub use read::{MAX_AUDIT_RECORDS, StoreReader};
+pub use sqlite_writer::QueuedCommit;
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,50 @@ impl Store {
                 let result = self.commit(&batch).await;
                 (batch, result)
             }
+        }
+    }
+
+    /// Like [`Store::commit_owned`], for batch number `seq` of a caller that
+    /// stores its batches in order, numbered one after the other: with a
+    /// SQLite file, the batch is not tried ([`StoreError::NotTried`]) while
+    /// an earlier-numbered batch is not settled (see
+    /// [`Store::queue_in_order`]). An empty batch settles its number.
+    pub async fn commit_in_order(
+        &self,
+        batch: Batch,
+        seq: u64,
+    ) -> (Batch, Result<CommitOutcome, StoreError>) {
+        match &self.writer {
+            Writer::SqliteThread(_) if batch.is_empty() => {
+                self.settle(seq).await;
+                (batch, Ok(CommitOutcome::default()))
+            }
+            Writer::SqliteThread(writer) => writer.commit_in_order(batch, seq).await,
+            Writer::Pool(_) => self.commit_owned(batch).await,
+        }
+    }
+
+    /// Hands batch number `seq` to a SQLite file's writer thread at once,
+    /// behind the commits already queued, and returns the commit to wait
+    /// for: the thread goes from one batch to the next without waiting for
+    /// the caller. The thread tries a numbered batch only once every
+    /// earlier-numbered one is settled, so that a batch queued behind one
+    /// that failed comes back [`StoreError::NotTried`]; store the failed one
+    /// ([`Store::commit_in_order`]) or settle it ([`Store::settle`]) first.
+    /// Gives the batch back where there is no writer thread (PostgreSQL,
+    /// in-memory SQLite, a closed store): commit it there instead.
+    pub fn queue_in_order(&self, batch: Batch, seq: u64) -> Result<QueuedCommit, Batch> {
+        match &self.writer {
+            Writer::SqliteThread(writer) if !batch.is_empty() => writer.queue_in_order(batch, seq),
+            _ => Err(batch),
+        }
+    }
+
+    /// Marks batch number `seq` as settled although it was not stored as one
+    /// batch (it was stored piece by piece), so that later ones are tried.
+    pub async fn settle(&self, seq: u64) {
+        if let Writer::SqliteThread(writer) = &self.writer {
+            writer.settle(seq).await;
         }
     }
 

@@ -22,29 +22,75 @@ use crate::{Batch, CommitOutcome, StoreError};
 /// One commit for the thread, and where to send its result.
 struct Job {
     work: Work,
+    /// The batch's place in the caller's order, for batches that must be
+    /// stored in order (see [`InOrder`]).
+    seq: Option<u64>,
     reply: oneshot::Sender<Done>,
 }
 
-/// What to write: rows built by the caller, or a batch the thread turns into rows.
+/// What to write: rows built by the caller, or a batch the thread turns into
+/// rows; or nothing, to mark a numbered batch as settled another way.
 enum Work {
     Rows(BatchRows),
     Batch(Batch),
+    Settle,
 }
 
 impl Work {
     /// The batch, when the caller gave one, to hand back.
     fn into_batch(self) -> Option<Batch> {
         match self {
-            Work::Rows(_) => None,
+            Work::Rows(_) | Work::Settle => None,
             Work::Batch(batch) => Some(batch),
         }
     }
 }
 
 /// The result of a job, with the batch handed back when one was given.
+#[derive(Debug)]
 struct Done {
     batch: Option<Batch>,
     result: Result<CommitOutcome, StoreError>,
+}
+
+impl Done {
+    /// The answer for a job the thread did not take because it has stopped.
+    fn stopped(batch: Option<Batch>) -> Done {
+        Done {
+            batch,
+            result: Err(StoreError::Connection {
+                detail: "the SQLite writer thread has stopped (the store was closed)".to_string(),
+            }),
+        }
+    }
+
+    /// The batch and the result of a batch job of `events` events.
+    fn into_owned(self, events: usize) -> (Batch, Result<CommitOutcome, StoreError>) {
+        let batch = self.batch.unwrap_or_else(|| {
+            // Only if the thread died without answering (it catches panics).
+            tracing::error!(
+                events,
+                "the SQLite writer thread died holding a batch: it is lost"
+            );
+            Batch::default()
+        });
+        (batch, self.result)
+    }
+}
+
+/// A batch queued on the writer thread ([`crate::Store::queue_in_order`]).
+#[derive(Debug)]
+pub struct QueuedCommit {
+    answer: oneshot::Receiver<Done>,
+    events: usize,
+}
+
+impl QueuedCommit {
+    /// Waits for the thread to write (or not try) the batch; hands the batch back.
+    pub async fn outcome(self) -> (Batch, Result<CommitOutcome, StoreError>) {
+        let done = self.answer.await.unwrap_or_else(|_| Done::stopped(None));
+        done.into_owned(self.events)
+    }
 }
 
 /// The handle of the writer thread; dropping it (or [`SqliteWriter::close`]) stops the thread.
@@ -86,26 +132,55 @@ impl SqliteWriter {
     ) -> (Batch, Result<CommitOutcome, StoreError>) {
         let events = batch.events.len();
         let done = self.run_job(Work::Batch(batch)).await;
-        let batch = done.batch.unwrap_or_else(|| {
-            // Only if the thread died without answering (it catches panics).
-            tracing::error!(
-                events,
-                "the SQLite writer thread died holding a batch: it is lost"
-            );
-            Batch::default()
-        });
-        (batch, done.result)
+        done.into_owned(events)
+    }
+
+    /// Like [`SqliteWriter::commit_owned`] for batch number `seq` of a
+    /// caller that stores its batches in order (see [`InOrder`]).
+    pub(crate) async fn commit_in_order(
+        &self,
+        batch: Batch,
+        seq: u64,
+    ) -> (Batch, Result<CommitOutcome, StoreError>) {
+        let events = batch.events.len();
+        let done = match self.send(Work::Batch(batch), Some(seq)) {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Done::stopped(None)),
+            Err(batch) => Done::stopped(batch),
+        };
+        done.into_owned(events)
+    }
+
+    /// Queues batch number `seq` behind the jobs already handed to the
+    /// thread, which goes from one to the next without waiting for the caller.
+    pub(crate) fn queue_in_order(&self, batch: Batch, seq: u64) -> Result<QueuedCommit, Batch> {
+        let events = batch.events.len();
+        match self.send(Work::Batch(batch), Some(seq)) {
+            Ok(answer) => Ok(QueuedCommit { answer, events }),
+            Err(batch) => Err(batch.unwrap_or_default()),
+        }
+    }
+
+    /// Marks batch number `seq` as settled without storing it as one batch
+    /// (it was stored piece by piece, or given up).
+    pub(crate) async fn settle(&self, seq: u64) {
+        if let Ok(answer) = self.send(Work::Settle, Some(seq)) {
+            let _ = answer.await;
+        }
     }
 
     async fn run_job(&self, work: Work) -> Done {
-        let stopped = |batch| Done {
-            batch,
-            result: Err(StoreError::Connection {
-                detail: "the SQLite writer thread has stopped (the store was closed)".to_string(),
-            }),
-        };
+        match self.send(work, None) {
+            // The thread always answers unless it died; the batch is then gone with it.
+            Ok(answer) => answer.await.unwrap_or_else(|_| Done::stopped(None)),
+            Err(batch) => Done::stopped(batch),
+        }
+    }
+
+    /// Hands a job to the thread; gives its batch back (if it had one) when
+    /// the thread has stopped.
+    fn send(&self, work: Work, seq: Option<u64>) -> Result<oneshot::Receiver<Done>, Option<Batch>> {
         let (reply, answer) = oneshot::channel();
-        let job = Job { work, reply };
+        let job = Job { work, seq, reply };
         let refused = match self.jobs.lock() {
             Ok(jobs) => match jobs.as_ref() {
                 Some(jobs) => jobs.send(job).err().map(|refused| refused.0),
@@ -113,11 +188,10 @@ impl SqliteWriter {
             },
             Err(_) => Some(job),
         };
-        if let Some(job) = refused {
-            return stopped(job.work.into_batch());
+        match refused {
+            Some(job) => Err(job.work.into_batch()),
+            None => Ok(answer),
         }
-        // The thread always answers unless it died; the batch is then gone with it.
-        answer.await.unwrap_or_else(|_| stopped(None))
     }
 
     /// Stops the thread once it has finished the commits already handed to it.
@@ -159,20 +233,23 @@ fn open_error(path: &Path, err: rusqlite::Error) -> StoreError {
 
 /// The thread: one job after the other until every sender is gone.
 fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    let mut order = InOrder::default();
     while let Ok(job) = jobs.recv() {
-        let done = match job.work {
-            Work::Rows(rows) => Done {
-                batch: None,
-                result: commit(&mut conn, rows).map_err(StoreError::from_rusqlite),
+        let done = match job.seq {
+            Some(seq) if !order.admits(seq) => Done {
+                batch: job.work.into_batch(),
+                result: Err(StoreError::NotTried),
             },
-            Work::Batch(batch) => {
-                let result = commit_batch(&mut conn, &batch);
-                Done {
-                    batch: Some(batch),
-                    result,
+            Some(seq) => {
+                let done = work(&mut conn, job.work);
+                if done.result.is_ok() {
+                    order.settled(seq);
                 }
+                done
             }
+            None => work(&mut conn, job.work),
         };
+
         // The caller may have stopped waiting (shutdown); the result is then only logged.
         if let Err(Done {
             result: Err(err), ..
@@ -183,6 +260,54 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
     if let Err((_, err)) = conn.close() {
         tracing::warn!(%err, "closing the SQLite write connection");
+    }
+}
+
+/// Keeps numbered batches in order: batch `n` is tried only once every
+/// batch before it is settled (stored, or marked settled by the caller).
+///
+/// A caller queues its next batch while the previous one is being written,
+/// so that the thread never waits for it. If that previous batch fails, the
+/// next is not tried ([`StoreError::NotTried`]) until the caller has stored
+/// the failed one, so that a later version of an alert is never overwritten
+/// by an earlier one.
+#[derive(Debug, Default)]
+struct InOrder {
+    /// The lowest number not yet settled; `None` before the first batch.
+    next: Option<u64>,
+}
+
+impl InOrder {
+    /// Whether batch `seq` may be tried now; the first number seen starts the order.
+    fn admits(&mut self, seq: u64) -> bool {
+        let next = *self.next.get_or_insert(seq);
+        seq <= next
+    }
+
+    fn settled(&mut self, seq: u64) {
+        if self.next.is_none_or(|next| seq >= next) {
+            self.next = Some(seq + 1);
+        }
+    }
+}
+
+fn work(conn: &mut Connection, work: Work) -> Done {
+    match work {
+        Work::Rows(rows) => Done {
+            batch: None,
+            result: commit(conn, rows).map_err(StoreError::from_rusqlite),
+        },
+        Work::Batch(batch) => {
+            let result = commit_batch(conn, &batch);
+            Done {
+                batch: Some(batch),
+                result,
+            }
+        }
+        Work::Settle => Done {
+            batch: None,
+            result: Ok(CommitOutcome::default()),
+        },
     }
 }
 

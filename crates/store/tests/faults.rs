@@ -109,6 +109,59 @@ async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
     );
 }
 
+/// Numbered batches are written in order: one queued behind a batch that
+/// failed is not tried, even though it would fit, until that one is stored
+/// or settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_queued_behind_a_failed_one_waits_for_it() {
+    let db = TestDb::new(Kind::Sqlite).await;
+    let options = StoreOptions {
+        sqlite_max_bytes: Some(400 * 1024),
+        ..StoreOptions::default()
+    };
+    let store = db.open_with(options).await;
+
+    let too_big = store
+        .queue_in_order(batch(fresh(events(2000, 1000))), 7)
+        .unwrap();
+    let small = store
+        .queue_in_order(batch(fresh(events(3, 20))), 8)
+        .unwrap();
+    let (too_big, first) = too_big.outcome().await;
+    let (small, second) = small.outcome().await;
+    assert!(matches!(first, Err(StoreError::Full { .. })), "{first:?}");
+    assert!(matches!(second, Err(StoreError::NotTried)), "{second:?}");
+    assert!(second.unwrap_err().is_retryable());
+    assert_eq!(small.events.len(), 3, "the batch comes back whole");
+
+    // Retried on its own, batch 8 still waits for batch 7.
+    let (small, retried) = store.commit_in_order(small, 8).await;
+    assert!(matches!(retried, Err(StoreError::NotTried)), "{retried:?}");
+    assert_eq!(store.reader().counts().await.unwrap().events, 0);
+
+    // Once 7 is settled (here: given up), 8 goes in; 9, queued before 8 was
+    // stored, waits for it and goes in next.
+    drop(too_big);
+    store.settle(7).await;
+    let early = store
+        .queue_in_order(batch(fresh(events(2, 20))), 9)
+        .unwrap();
+    let (_, stored) = store.commit_in_order(small, 8).await;
+    assert_eq!(stored.unwrap().events_inserted, 3);
+    let (nine, waited) = early.outcome().await;
+    assert!(matches!(waited, Err(StoreError::NotTried)), "{waited:?}");
+    let (_, stored) = store.commit_in_order(nine, 9).await;
+    assert_eq!(stored.unwrap().events_inserted, 2);
+}
+
+/// The same events under new ids, so that they are stored again.
+fn fresh(mut events: Vec<SecurityEvent>) -> Vec<SecurityEvent> {
+    for event in &mut events {
+        event.id = ulid::Ulid::new();
+    }
+    events
+}
+
 /// Size of a SQLite write-ahead-log file, 0 when there is none.
 fn wal_bytes(db: &TestDb) -> u64 {
     let wal = db.sqlite_path().with_extension("db-wal");
