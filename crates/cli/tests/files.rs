@@ -111,6 +111,27 @@ async fn an_upload_over_the_limit_is_refused_with_413_whether_its_length_is_decl
     assert_eq!(status, 400, "{error}");
 }
 
+/// A client that sends a whole oversized file, as curl or a script would,
+/// reads the 413 and its message rather than a reset connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_a_whole_oversized_file_reads_the_413() {
+    let t = common::start(Backend::Embedded).await;
+    let limit = safecare_web::DEFAULT_MAX_UPLOAD_BYTES;
+
+    for extra in [1, 8 << 20] {
+        let (status, error) = upload(&t, "?name=big.bin", vec![1u8; limit + extra].into()).await;
+        assert_eq!(status, 413, "{extra} bytes over: {error}");
+        assert!(
+            error["error"].as_str().unwrap().contains("files scan"),
+            "{error}"
+        );
+    }
+
+    // The API still answers on new connections.
+    let (status, _) = upload(&t, "?name=small.bin", b"small".to_vec().into()).await;
+    assert_eq!(status, 200);
+}
+
 /// Sends `POST /api/files` with the extra `head` lines and `chunks` (chunked encoding when
 /// given), without ending the body, then reads the answer: a refusal must come anyway.
 async fn raw_post(t: &TestPlatform, head: &str, chunks: &[Vec<u8>]) -> (u16, Value) {

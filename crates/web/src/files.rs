@@ -3,6 +3,7 @@
 //! detector (the exchange stores them; this crate never writes the store).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -68,10 +69,20 @@ async fn upload(
 
     // Refuse what is declared too large before reading it, then count what arrives.
     let max = files.max_upload_bytes;
+    let mut stream = body.into_data_stream();
     if declared_length(&headers).is_some_and(|length| length > max as u64) {
+        if !expects_continue(&headers) {
+            drain(&mut stream).await;
+        }
         return Err(too_large(max));
     }
-    let bytes = read_capped(body, max).await?;
+    let bytes = match read_capped(&mut stream, max).await? {
+        Some(bytes) => bytes,
+        None => {
+            drain(&mut stream).await;
+            return Err(too_large(max));
+        }
+    };
 
     let analyzer = files.analyzer.clone();
     let verdict = tokio::task::spawn_blocking(move || analyzer.analyze_bytes(&name, &bytes))
@@ -111,19 +122,50 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|value| value.parse().ok())
 }
 
-/// Reads the body, giving up with 413 as soon as it passes `max` bytes.
-async fn read_capped(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
-    let mut stream = body.into_data_stream();
+/// Reads the body; `None` as soon as it passes `max` bytes.
+async fn read_capped(stream: &mut BodyStream, max: usize) -> Result<Option<Vec<u8>>, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|err| ApiError::bad_request(format!("the upload broke off: {err}")))?;
         if bytes.len() + chunk.len() > max {
-            return Err(too_large(max));
+            return Ok(None);
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(Some(bytes))
+}
+
+/// The body of a request, as it arrives.
+type BodyStream = axum::body::BodyDataStream;
+
+/// How much of a refused upload is read and thrown away before the 413 goes
+/// out. A client that sends a whole file before it reads the answer (curl,
+/// most scripts) would otherwise see its connection reset instead of the
+/// reason; past this much, or a pause of [`DRAIN_IDLE`], the connection is
+/// closed anyway.
+const DRAIN_BYTES: usize = 256 * 1024 * 1024;
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
+
+/// Reads and drops what is left of a refused upload, within the limits above.
+async fn drain(stream: &mut BodyStream) {
+    let mut drained = 0;
+    while drained < DRAIN_BYTES {
+        match tokio::time::timeout(DRAIN_IDLE, stream.next()).await {
+            Ok(Some(Ok(chunk))) => drained += chunk.len(),
+            Ok(Some(Err(_)) | None) | Err(_) => return,
+        }
+    }
+}
+
+/// Whether the client waits for `100 Continue` before it sends the body: it
+/// then reads the 413 without sending anything, and draining would only ask
+/// it for the body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("100-continue"))
 }
 
 fn too_large(max: usize) -> ApiError {
