@@ -126,7 +126,11 @@ fn extract_sessions(
     }
     let pcap = dir.join("generated.pcap");
     std::fs::write(&pcap, synth.finish()).unwrap();
+    extract_pcap(&pcap, limits)
+}
 
+/// Runs `files extract` over a capture; every event it makes must validate.
+fn extract_pcap(pcap: &Path, limits: ConnectorLimits) -> Outcome {
     let options = ExtractOptions {
         output: None,
         limits,
@@ -134,7 +138,7 @@ fn extract_sessions(
     let mut events: Vec<SecurityEvent> = Vec::new();
     let mut out = Vec::new();
     let summary = extract(
-        &pcap,
+        pcap,
         &Analyzer::default(),
         &options,
         &EmptyDirectory,
@@ -385,4 +389,70 @@ fn a_file_that_is_not_a_capture_is_a_clear_error() {
         message.contains("notes.txt") && message.contains("not a pcap"),
         "{message}"
     );
+}
+
+/// Opens a TCP connection from `client` and sends `data` in full-size
+/// segments, leaving the connection open.
+fn open_and_send(synth: &mut Synth, client: &Host, sport: u16, server: &Host, data: &[u8]) {
+    const SYN: u8 = 0x02;
+    const PSH_ACK: u8 = 0x18;
+    const ACK: u8 = 0x10;
+
+    synth.tcp(client, sport, server, 104, SYN, 1000, 0, &[]);
+    synth.tcp(server, 104, client, sport, SYN | ACK, 5000, 1001, &[]);
+    synth.tcp(client, sport, server, 104, ACK, 1001, 5001, &[]);
+    let mut seq = 1001u32;
+    for segment in data.chunks(1400) {
+        synth.tcp(client, sport, server, 104, PSH_ACK, seq, 5001, segment);
+        seq += segment.len() as u32;
+    }
+}
+
+/// Associations that each send part of a large A-ASSOCIATE-RQ and stay open:
+/// what their readers hold counts against the open-data cap, so past it a
+/// connection is no longer read, and says so, rather than memory growing with
+/// every connection an attacker opens.
+#[test]
+fn buffers_of_many_open_connections_stay_within_the_open_data_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (client, server) = (Host::v4("10.20.0.15"), Host::v4("10.40.0.20"));
+    let mut synth = Synth::new();
+
+    // A PDU header announcing a 1,000,000-byte association request, then 200 kB of it.
+    let mut partial = vec![1u8, 0];
+    partial.extend_from_slice(&1_000_000u32.to_be_bytes());
+    partial.extend(vec![0u8; 200_000]);
+    for i in 0..20u16 {
+        open_and_send(&mut synth, &client, 40000 + i, &server, &partial);
+    }
+    let pcap = dir.path().join("open.pcap");
+    std::fs::write(&pcap, synth.finish()).unwrap();
+
+    let capped = ConnectorLimits {
+        max_open_bytes: 1024 * 1024,
+        ..ConnectorLimits::default()
+    };
+    let dropped = |outcome: &Outcome| {
+        outcome
+            .events
+            .iter()
+            .filter(|e| e.kind == "file.transfer.over_limit")
+            .filter(|e| {
+                serde_json::to_string(e)
+                    .unwrap()
+                    .contains("protocol buffers")
+            })
+            .count()
+    };
+    let outcome = extract_pcap(&pcap, capped);
+    let given_up = dropped(&outcome);
+    assert!(
+        (10..20).contains(&given_up),
+        "{given_up} connections given up: {:?}",
+        outcome.kinds()
+    );
+
+    // With room for all of them, none is given up.
+    let roomy = extract_pcap(&pcap, ConnectorLimits::default());
+    assert_eq!(dropped(&roomy), 0, "{:?}", roomy.kinds());
 }

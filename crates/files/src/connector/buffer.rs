@@ -1,12 +1,14 @@
-//! Bytes of objects being reassembled, bounded per object and over all connections.
+//! Bytes of objects being reassembled, and of the protocol readers' own buffers,
+//! bounded per object and over all connections.
 
 /// Limits on what the connector holds in memory.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectorLimits {
     /// Bytes of one object (DICOM dataset or HTTP body); a larger object is not extracted.
     pub max_object_bytes: u64,
-    /// Bytes held over all objects still open; past it, the object that asks for more
-    /// is dropped.
+    /// Bytes held over all objects still open and the readers' buffers (header
+    /// blocks, control PDUs, command sets); past it, the object that asks for more
+    /// is dropped, and a connection whose buffers ask for more is no longer read.
     pub max_open_bytes: u64,
     /// Bytes of a DICOM PDU other than P-DATA-TF (association, release, abort).
     pub max_control_pdu: u32,
@@ -49,7 +51,7 @@ impl Budget {
         self.held
     }
 
-    fn take(&mut self, n: u64) -> bool {
+    pub(super) fn take(&mut self, n: u64) -> bool {
         match self.held.checked_add(n) {
             Some(total) if total <= self.max => {
                 self.held = total;
@@ -59,7 +61,7 @@ impl Budget {
         }
     }
 
-    fn give_back(&mut self, n: u64) {
+    pub(super) fn give_back(&mut self, n: u64) {
         self.held = self.held.saturating_sub(n);
     }
 }

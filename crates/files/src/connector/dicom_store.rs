@@ -94,6 +94,22 @@ impl DicomConnection {
         }
     }
 
+    /// Bytes held in control PDUs and command sets being read (datasets are
+    /// counted by their own buffers).
+    pub fn buffered(&self) -> u64 {
+        let readers: usize = self.readers.iter().map(PduReader::buffered).sum();
+        let commands: usize = self
+            .state
+            .messages
+            .iter()
+            .map(|message| match message {
+                Message::Command { bytes, .. } => bytes.capacity(),
+                _ => 0,
+            })
+            .sum();
+        (readers + commands) as u64
+    }
+
     /// The association request, once read.
     pub fn request(&self) -> Option<&Association> {
         self.state.request.as_ref()

@@ -158,6 +158,14 @@ pub struct PduReader {
 }
 
 impl PduReader {
+    /// Bytes held for a control PDU being read.
+    pub fn buffered(&self) -> usize {
+        match &self.state {
+            State::Control { body, .. } => body.capacity(),
+            _ => 0,
+        }
+    }
+
     /// A reader at the start of a stream; non-data PDUs over `max_control_pdu` are refused.
     pub fn new(max_control_pdu: u32) -> Self {
         PduReader {

@@ -44,7 +44,8 @@ pub struct ConnectorArgs {
         help_heading = "Limits"
     )]
     max_object_bytes: u64,
-    /// Bytes held over all objects still being reassembled.
+    /// Bytes held over all objects still being reassembled and the protocol
+    /// readers' buffers; a connection that would go past it is no longer read.
     #[arg(
         long,
         default_value_t = 1024 * 1024 * 1024,

@@ -10,7 +10,7 @@ use super::buffer::{Budget, ConnectorLimits};
 use super::dicom_store::DicomConnection;
 use super::dicom_ul::looks_like_associate_request;
 use super::http::{HttpConnection, looks_like_request};
-use super::{Found, ObjectDetails, Sender};
+use super::{Found, IssueKind, ObjectDetails, Sender};
 
 /// Ports where DICOM is expected without sniffing (PS3.8 and the IANA registry).
 const DICOM_PORTS: [u16; 2] = [104, 11112];
@@ -51,15 +51,44 @@ enum Protocol {
     Sniffing(Vec<u8>),
     Dicom(Box<DicomConnection>),
     Http(Box<HttpConnection>),
-    /// Neither protocol: its bytes are dropped.
+    /// Neither protocol, or no longer read: its bytes are dropped.
     Ignored,
+}
+
+impl Protocol {
+    /// Bytes held by the reader's own buffers (objects are counted apart).
+    fn buffered(&self) -> u64 {
+        match self {
+            Protocol::Sniffing(head) => head.capacity() as u64,
+            Protocol::Dicom(dicom) => dicom.buffered(),
+            Protocol::Http(http) => http.buffered(),
+            Protocol::Ignored => 0,
+        }
+    }
+
+    /// The connection ended or is given up: what is open is reported and let go.
+    fn finish(&mut self, budget: &mut Budget, found: &mut Vec<Found>) {
+        match self {
+            Protocol::Dicom(dicom) => dicom.finish(budget, found),
+            Protocol::Http(http) => http.finish(budget, found),
+            Protocol::Sniffing(_) | Protocol::Ignored => {}
+        }
+    }
+}
+
+/// A followed connection, how it is read, and the bytes of its buffers the
+/// budget has been charged with.
+struct Tracked {
+    connection: Connection,
+    protocol: Protocol,
+    charged: u64,
 }
 
 /// Follows every TCP connection, reads DICOM and HTTP ones, and queues what they yield.
 pub struct Connector {
     limits: ConnectorLimits,
     budget: Budget,
-    connections: HashMap<u64, (Connection, Protocol)>,
+    connections: HashMap<u64, Tracked>,
     ready: Vec<ConnectorItem>,
     stats: ConnectorStats,
 }
@@ -86,7 +115,7 @@ impl Connector {
         self.stats
     }
 
-    /// Bytes held by objects still open.
+    /// Bytes held by objects still open and the readers' buffers.
     pub fn open_bytes(&self) -> u64 {
         self.budget.held()
     }
@@ -111,6 +140,36 @@ impl Connector {
                 found: item,
             });
         }
+    }
+
+    /// Charges the budget with what the connection's buffers hold now. Past
+    /// the cap the connection is no longer read: what it held is let go, and
+    /// an issue says so.
+    fn charge_buffers(&mut self, tracked: &mut Tracked, found: &mut Vec<Found>) {
+        let now = tracked.protocol.buffered();
+        if now <= tracked.charged {
+            self.budget.give_back(tracked.charged - now);
+            tracked.charged = now;
+            return;
+        }
+        if self.budget.take(now - tracked.charged) {
+            tracked.charged = now;
+            return;
+        }
+
+        tracked.protocol.finish(&mut self.budget, found);
+        tracked.protocol = Protocol::Ignored;
+        self.budget.give_back(tracked.charged);
+        tracked.charged = 0;
+        found.push(Found::issue(
+            Sender::Client,
+            IssueKind::OverLimit,
+            format!(
+                "the connection's protocol buffers ({now} bytes) would take the connector past \
+                 its {} bytes of open data: the rest of the connection is not read",
+                self.limits.max_open_bytes
+            ),
+        ));
     }
 
     /// Decides a sniffing connection's protocol once the client sent enough.
@@ -162,13 +221,17 @@ impl Handler for Connector {
             started: flow.first_ts,
         };
         self.stats.tcp_connections += 1;
-        self.connections
-            .insert(flow.id, (connection, Protocol::Sniffing(Vec::new())));
+        let tracked = Tracked {
+            connection,
+            protocol: Protocol::Sniffing(Vec::new()),
+            charged: 0,
+        };
+        self.connections.insert(flow.id, tracked);
         u64::MAX
     }
 
     fn on_stream_data(&mut self, flow: &Flow, direction: Direction, data: &[u8]) {
-        let Some((connection, mut protocol)) = self.connections.remove(&flow.id) else {
+        let Some(mut tracked) = self.connections.remove(&flow.id) else {
             return;
         };
         let sender = sender(direction);
@@ -177,60 +240,61 @@ impl Handler for Connector {
         // 1. Decide the protocol from the client's first bytes.
         let mut pending: &[u8] = data;
         let head;
-        if let Protocol::Sniffing(buffered) = &mut protocol {
+        if let Protocol::Sniffing(buffered) = &mut tracked.protocol {
             if sender == Sender::Server {
-                protocol = Protocol::Ignored;
+                tracked.protocol = Protocol::Ignored;
             } else {
                 buffered.extend_from_slice(data);
-                if buffered.len() < SNIFF_BYTES && !DICOM_PORTS.contains(&connection.server.port())
-                {
-                    self.connections.insert(flow.id, (connection, protocol));
+                let server_port = tracked.connection.server.port();
+                if buffered.len() < SNIFF_BYTES && !DICOM_PORTS.contains(&server_port) {
+                    self.charge_buffers(&mut tracked, &mut found);
+                    self.queue(tracked.connection, found);
+                    self.connections.insert(flow.id, tracked);
                     return;
                 }
                 head = std::mem::take(buffered);
                 pending = &head;
-                protocol = self.decide(&head, connection.server.port());
+                tracked.protocol = self.decide(&head, server_port);
             }
         }
 
         // 2. Read the bytes in that protocol.
         let budget = &mut self.budget;
-        match &mut protocol {
+        match &mut tracked.protocol {
             Protocol::Dicom(dicom) => dicom.feed(sender, pending, budget, &mut found),
             Protocol::Http(http) => http.feed(sender, pending, budget, &mut found),
             Protocol::Sniffing(_) | Protocol::Ignored => {}
         }
-        self.queue(connection, found);
-        self.connections.insert(flow.id, (connection, protocol));
+        self.charge_buffers(&mut tracked, &mut found);
+        self.queue(tracked.connection, found);
+        self.connections.insert(flow.id, tracked);
     }
 
     fn on_stream_gap(&mut self, flow: &Flow, direction: Direction, missing: u64) {
-        let Some((connection, protocol)) = self.connections.get_mut(&flow.id) else {
+        let Some(mut tracked) = self.connections.remove(&flow.id) else {
             return;
         };
-        let connection = *connection;
         let mut found = Vec::new();
         let budget = &mut self.budget;
-        match protocol {
+        match &mut tracked.protocol {
             Protocol::Dicom(dicom) => dicom.gap(sender(direction), missing, budget, &mut found),
             Protocol::Http(http) => http.gap(sender(direction), missing, budget, &mut found),
-            Protocol::Sniffing(_) => *protocol = Protocol::Ignored,
+            Protocol::Sniffing(_) => tracked.protocol = Protocol::Ignored,
             Protocol::Ignored => {}
         }
-        self.queue(connection, found);
+        self.charge_buffers(&mut tracked, &mut found);
+        self.queue(tracked.connection, found);
+        self.connections.insert(flow.id, tracked);
     }
 
     fn on_flow_end(&mut self, flow: &Flow, _reason: EndReason) {
-        let Some((connection, protocol)) = self.connections.remove(&flow.id) else {
+        let Some(mut tracked) = self.connections.remove(&flow.id) else {
             return;
         };
         let mut found = Vec::new();
-        match protocol {
-            Protocol::Dicom(mut dicom) => dicom.finish(&mut self.budget, &mut found),
-            Protocol::Http(mut http) => http.finish(&mut self.budget, &mut found),
-            Protocol::Sniffing(_) | Protocol::Ignored => {}
-        }
-        self.queue(connection, found);
+        tracked.protocol.finish(&mut self.budget, &mut found);
+        self.budget.give_back(tracked.charged);
+        self.queue(tracked.connection, found);
     }
 }
 

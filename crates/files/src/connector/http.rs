@@ -63,6 +63,15 @@ struct Request {
     host: Option<String>,
 }
 
+impl Request {
+    /// Bytes it holds.
+    fn size(&self) -> usize {
+        self.method.capacity()
+            + self.uri.capacity()
+            + self.host.as_ref().map_or(0, String::capacity)
+    }
+}
+
 /// A header block read into its start line and headers.
 #[derive(Debug, Default)]
 struct Head {
@@ -104,6 +113,16 @@ enum ChunkState {
 }
 
 impl BodyReader {
+    /// Bytes held for a chunk-size line, a chunk's end or the trailer.
+    fn buffered(&self) -> usize {
+        match &self.chunk {
+            ChunkState::Size(line) | ChunkState::DataEnd(line) | ChunkState::Trailer(line) => {
+                line.capacity()
+            }
+            ChunkState::Data => 0,
+        }
+    }
+
     fn new(framing: Framing) -> Self {
         let left = match framing {
             Framing::Length(n) => n,
@@ -242,6 +261,10 @@ struct HeadReader {
 }
 
 impl HeadReader {
+    fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Returns the bytes used and, when the blank line came, the parsed head.
     fn feed(&mut self, data: &[u8], max: usize) -> Result<(usize, Option<Head>), String> {
         let search_from = self.buf.len().saturating_sub(3);
@@ -596,6 +619,23 @@ impl HttpConnection {
             bytes,
             dataset_start: 0,
         }));
+    }
+
+    /// Bytes held in header blocks, chunk lines and requests waiting for their
+    /// response (kept bodies are counted by their own buffers).
+    pub fn buffered(&self) -> u64 {
+        let client = match &self.client {
+            ClientState::Head(head) => head.buffered(),
+            ClientState::Body(body) => body.buffered(),
+            ClientState::Stopped => 0,
+        };
+        let server = match &self.server {
+            ServerState::Head(head) => head.buffered(),
+            ServerState::Body { body, .. } => body.buffered(),
+            ServerState::Stopped => 0,
+        };
+        let requests: usize = self.pending.iter().map(Request::size).sum();
+        (client + server + requests) as u64
     }
 
     /// Stops reading one side; a body in progress is reported as cut short.
