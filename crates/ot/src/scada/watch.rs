@@ -53,6 +53,8 @@ struct PointWatch {
     limits: Limits,
     place: Place,
     band: Band,
+    /// When the reading left its limits, while it is outside them.
+    excursion_since: Option<DateTime<Utc>>,
     history: VecDeque<(DateTime<Utc>, f64)>,
     rate_alarm: bool,
     last: Option<f64>,
@@ -208,20 +210,25 @@ impl PointWatch {
             band: Band::Normal,
             history: VecDeque::new(),
             rate_alarm: false,
+            excursion_since: None,
             last: None,
             unchanged_since: None,
             stuck: false,
         }
     }
 
-    /// A reading that crossed the low or high limit, once per excursion.
+    /// A reading that crossed the low or high limit, once per excursion, and
+    /// the reading that brought it back past the deadband.
     fn limit(&mut self, t: DateTime<Utc>, v: f64) -> Option<SecurityEvent> {
         let band = self.band_of(v);
-        let entered = band != self.band && band != Band::Normal;
-        self.band = band;
-        if !entered {
+        let previous = std::mem::replace(&mut self.band, band);
+        if band == previous {
             return None;
         }
+        if band == Band::Normal {
+            return Some(self.back_to_normal(t, v, previous));
+        }
+        self.excursion_since = Some(t);
 
         let (kind, severity) = limit_kind(self.kind, band);
         let (side, limit) = match band {
@@ -254,6 +261,38 @@ impl PointWatch {
             v,
             evidence,
         ))
+    }
+
+    /// The end of a limit alarm: the reading is back inside by the deadband.
+    fn back_to_normal(&mut self, t: DateTime<Utc>, v: f64, left: Band) -> SecurityEvent {
+        let since = self.excursion_since.take();
+        let minutes = since.map_or(0, |since| (t - since).num_minutes());
+        let summary = if self.kind == PointKind::UpsOnBattery {
+            format!(
+                "{} reports the UPS back on mains after {minutes} min",
+                self.name
+            )
+        } else {
+            format!(
+                "{} reads {} {}, back within its limits after {minutes} min",
+                self.name,
+                shown(v),
+                self.unit
+            )
+        };
+        let mut evidence = json!({"side": side_name(left)});
+        if let Some(since) = since {
+            evidence["alarm_since"] = json!(since);
+            evidence["alarm_ms"] = json!((t - since).num_milliseconds());
+        }
+        self.event(
+            "scada.reading_normal",
+            5,
+            summary.trim_end().to_string(),
+            t,
+            v,
+            evidence,
+        )
     }
 
     /// The band `v` falls in; an alarm ends only once `v` is back inside by the deadband.
@@ -502,8 +541,12 @@ devices:
         // back inside, but within the deadband: still the same excursion
         assert!(w.reading(0, &reading("freezer", s(30), -15.5)).is_empty());
         assert!(w.reading(0, &reading("freezer", s(40), -14.8)).is_empty());
-        // properly back, then out again: a second alarm
-        assert!(w.reading(0, &reading("freezer", s(50), -17.0)).is_empty());
+        // properly back, which ends the alarm, then out again: a second alarm
+        let back = w.reading(0, &reading("freezer", s(50), -17.0));
+        assert_eq!(kinds(&back), ["scada.reading_normal"]);
+        assert_eq!(back[0].evidence["side"], json!("high"));
+        assert_eq!(back[0].evidence["alarm_ms"], json!(40 * 60 * 1000));
+        assert!(back[0].severity < 10);
         let again = w.reading(0, &reading("freezer", s(60), -14.0));
         assert_eq!(kinds(&again), ["scada.temperature_alarm"]);
         assert_eq!(again[0].evidence["limit_c"], json!(-15.0));
