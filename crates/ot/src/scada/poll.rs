@@ -19,6 +19,7 @@ use tokio::time::{MissedTickBehavior, timeout};
 use tokio_modbus::client::{Context, Reader};
 use tokio_modbus::{ExceptionCode, Slave};
 
+use super::blocks::{Block, blocks};
 use super::config::{Device, Point, PollConfig};
 use super::reading::Reading;
 use super::register::Table;
@@ -40,6 +41,7 @@ pub enum Output {
 #[derive(Debug, Default)]
 pub struct PollCounters {
     polls: AtomicU64,
+    requests: AtomicU64,
     readings: AtomicU64,
     failed_polls: AtomicU64,
     exceptions: AtomicU64,
@@ -51,6 +53,8 @@ pub struct PollCounters {
 pub struct PollSummary {
     /// Poll rounds started, over all devices.
     pub polls: u64,
+    /// Modbus read requests sent (neighbouring points share one).
+    pub requests: u64,
     /// Points read.
     pub readings: u64,
     /// Rounds in which the device did not answer.
@@ -65,8 +69,13 @@ impl std::fmt::Display for PollSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} polls, {} readings, {} unanswered polls, {} exceptions, {} events",
-            self.polls, self.readings, self.failed_polls, self.exceptions, self.events
+            "{} polls, {} requests, {} readings, {} unanswered polls, {} exceptions, {} events",
+            self.polls,
+            self.requests,
+            self.readings,
+            self.failed_polls,
+            self.exceptions,
+            self.events
         )
     }
 }
@@ -77,6 +86,7 @@ impl PollCounters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         PollSummary {
             polls: get(&self.polls),
+            requests: get(&self.requests),
             readings: get(&self.readings),
             failed_polls: get(&self.failed_polls),
             exceptions: get(&self.exceptions),
@@ -116,6 +126,7 @@ impl Poller {
                 counters: counters.clone(),
                 lost: false,
                 failing_points: vec![false; device.points.len()],
+                blocks: blocks(&device.points),
             };
             tasks.spawn(task.run(cycles));
         }
@@ -144,10 +155,22 @@ struct DeviceTask {
     lost: bool,
     /// True for points whose last read was refused, so that it is logged once.
     failing_points: Vec<bool>,
+    /// The points grouped into requests.
+    blocks: Vec<Block>,
 }
 
 /// The consumer of the outputs is gone; the task stops.
 struct Closed;
+
+/// How reading a block went.
+enum Read {
+    /// The device answered (with values or a refusal).
+    Answered,
+    /// Nothing was read: the block is to be read point by point.
+    Split,
+    /// The device is gone, for this reason.
+    Lost(String),
+}
 
 impl DeviceTask {
     async fn run(mut self, cycles: Option<u64>) {
@@ -181,26 +204,27 @@ impl DeviceTask {
         }
     }
 
-    /// Reads the points in order; true when the device answered at least one request.
+    /// Reads the points, block by block; true when the device answered at least one
+    /// request.
     async fn read_points(&mut self) -> Result<bool, Closed> {
         let Some(mut context) = self.connect().await else {
             return Ok(false);
         };
         let mut answered = false;
-        for index in 0..self.device.points.len() {
-            let point = &self.device.points[index];
-            let result = timeout(self.device.timeout, read(&mut context, point)).await;
-            match result {
-                Ok(Ok(Ok(words))) => {
-                    answered = true;
-                    self.got(index, words).await?;
-                }
-                Ok(Ok(Err(exception))) => {
-                    answered = true;
-                    self.refused(index, exception);
-                }
-                Ok(Err(err)) => return Ok(self.lose(answered, &err.to_string())),
-                Err(_) => return Ok(self.lose(answered, "no answer within the timeout")),
+        for block in 0..self.blocks.len() {
+            let read = if self.blocks[block].is_merged() {
+                self.read_block(&mut context, block).await?
+            } else {
+                Read::Split
+            };
+            let read = match read {
+                Read::Split => self.read_one_by_one(&mut context, block).await?,
+                read => read,
+            };
+            match read {
+                Read::Answered => answered = true,
+                Read::Lost(reason) => return Ok(self.lose(answered, &reason)),
+                Read::Split => {}
             }
         }
         if answered && self.lost {
@@ -209,6 +233,69 @@ impl DeviceTask {
         }
         self.context = Some(context);
         Ok(answered)
+    }
+
+    /// Reads a block with one request and hands each point its words. A
+    /// refused block is split for good (`Read::Split`): the device does not
+    /// map some address between its points.
+    async fn read_block(&mut self, context: &mut Context, index: usize) -> Result<Read, Closed> {
+        PollCounters::add(&self.counters.requests);
+        let block = &self.blocks[index];
+        let result = timeout(self.device.timeout, read_span(context, block)).await;
+        let words = match result {
+            Ok(Ok(Ok(words))) => words,
+            Ok(Ok(Err(exception))) => {
+                let block = &mut self.blocks[index];
+                block.split = true;
+                tracing::info!(
+                    device = %self.device.id,
+                    "the device refused to read {} {}..{} in one request ({exception}); \
+                     reading those points one by one",
+                    block.table.as_str(),
+                    block.start,
+                    u32::from(block.start) + u32::from(block.count)
+                );
+                return Ok(Read::Split);
+            }
+            Ok(Err(err)) => return Ok(Read::Lost(err.to_string())),
+            Err(_) => return Ok(Read::Lost("no answer within the timeout".to_string())),
+        };
+
+        let points = self.blocks[index].points.clone();
+        for (point, offset) in points {
+            let width = usize::from(self.device.points[point].encoding.data.width());
+            let start = usize::from(offset);
+            let slice = words.get(start..start + width).unwrap_or_default().to_vec();
+            self.got(point, slice).await?;
+        }
+        Ok(Read::Answered)
+    }
+
+    /// Reads a block's points with one request each.
+    async fn read_one_by_one(
+        &mut self,
+        context: &mut Context,
+        block: usize,
+    ) -> Result<Read, Closed> {
+        let mut outcome = Read::Split;
+        for (index, _) in self.blocks[block].points.clone() {
+            PollCounters::add(&self.counters.requests);
+            let point = &self.device.points[index];
+            let result = timeout(self.device.timeout, read(context, point)).await;
+            match result {
+                Ok(Ok(Ok(words))) => {
+                    outcome = Read::Answered;
+                    self.got(index, words).await?;
+                }
+                Ok(Ok(Err(exception))) => {
+                    outcome = Read::Answered;
+                    self.refused(index, exception);
+                }
+                Ok(Err(err)) => return Ok(Read::Lost(err.to_string())),
+                Err(_) => return Ok(Read::Lost("no answer within the timeout".to_string())),
+            }
+        }
+        Ok(outcome)
     }
 
     /// The open connection, or a new one; `None` when the device cannot be reached.
@@ -317,6 +404,18 @@ async fn read(context: &mut Context, point: &Point) -> tokio_modbus::Result<Vec<
             .map(bit)),
         Table::Input => context.read_input_registers(point.address, width).await,
         Table::Holding => context.read_holding_registers(point.address, width).await,
+    }
+}
+
+/// Reads a whole block: one word per register, or 0 or 1 per bit.
+async fn read_span(context: &mut Context, block: &Block) -> tokio_modbus::Result<Vec<u16>> {
+    let bits = |bits: Vec<bool>| bits.into_iter().map(u16::from).collect();
+    let (start, count) = (block.start, block.count);
+    match block.table {
+        Table::Coil => Ok(context.read_coils(start, count).await?.map(bits)),
+        Table::Discrete => Ok(context.read_discrete_inputs(start, count).await?.map(bits)),
+        Table::Input => context.read_input_registers(start, count).await,
+        Table::Holding => context.read_holding_registers(start, count).await,
     }
 }
 
