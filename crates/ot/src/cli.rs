@@ -136,6 +136,9 @@ pub struct OtSummary {
     pub bacnet_segment_problems: u64,
     /// Events raised.
     pub events: u64,
+    /// Times a detection table was flooded with live keys and emptied (its
+    /// windows and suppressions started over).
+    pub detection_table_resets: u64,
     /// Packets that could not be decoded below the application layer.
     pub undecodable: u64,
     /// Capture records that could not be read.
@@ -147,8 +150,8 @@ impl fmt::Display for OtSummary {
         write!(
             f,
             "{} packets, {} Modbus frames, {} BACnet messages ({} reassembled from segments, \
-             {} segment problems), {} transactions, {} malformed, {} events, {} undecodable, \
-             {} read errors",
+             {} segment problems), {} transactions, {} malformed, {} events, \
+             {} detection-table resets, {} undecodable, {} read errors",
             self.packets,
             self.modbus_frames,
             self.bacnet_messages,
@@ -157,6 +160,7 @@ impl fmt::Display for OtSummary {
             self.transactions,
             self.malformed,
             self.events,
+            self.detection_table_resets,
             self.undecodable,
             self.read_errors
         )
@@ -164,7 +168,7 @@ impl fmt::Display for OtSummary {
 }
 
 impl OtSummary {
-    fn new(engine: &EngineStats, sensor: &SensorStats, events: u64) -> Self {
+    fn new(engine: &EngineStats, sensor: &SensorStats, events: u64, table_resets: u64) -> Self {
         OtSummary {
             packets: engine.packets,
             modbus_frames: sensor.modbus_frames,
@@ -174,6 +178,7 @@ impl OtSummary {
             bacnet_reassembled: sensor.bacnet_reassembled,
             bacnet_segment_problems: sensor.bacnet_segment_errors + sensor.bacnet_segment_evictions,
             events,
+            detection_table_resets: table_resets,
             undecodable: engine.undecodable,
             read_errors: engine.read_errors,
         }
@@ -264,7 +269,12 @@ pub fn run_scan(
     let mut events = 0u64;
     let mut handle = |o: Observation| detect(o, detector, sink, each, &mut events);
     let (engine, sensor) = scan_files_with(files, config, &mut handle)?;
-    Ok(OtSummary::new(&engine, &sensor, events))
+    Ok(OtSummary::new(
+        &engine,
+        &sensor,
+        events,
+        detector.table_resets(),
+    ))
 }
 
 /// Captures live as `args` say until Ctrl-C or a limit: every observation goes to the
@@ -278,7 +288,12 @@ pub fn run_live(
     let mut events = 0u64;
     let mut handle = |o: Observation| detect(o, detector, sink, each, &mut events);
     let (engine, sensor) = live::capture_interface(args, &mut handle)?;
-    Ok(OtSummary::new(&engine, &sensor, events))
+    Ok(OtSummary::new(
+        &engine,
+        &sensor,
+        events,
+        detector.table_resets(),
+    ))
 }
 
 /// Hands one observation to `each` and the detector, and the events it raises to
@@ -321,7 +336,7 @@ pub fn run_learn(
         output = %output.display(),
         "OT baseline written"
     );
-    Ok(OtSummary::new(&engine, &sensor, 0))
+    Ok(OtSummary::new(&engine, &sensor, 0, 0))
 }
 
 /// Reads capture files in order through one engine and sensor on the standard ports,

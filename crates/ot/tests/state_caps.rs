@@ -4,10 +4,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use safecare_capture::synth::{Host, Synth};
+use safecare_core::SecurityEvent;
 use safecare_core::site::Site;
+use safecare_ot::cli::run_scan;
 use safecare_ot::detect::{DetectConfig, Detector, MAX_KEYS};
 use safecare_ot::modbus::{Body, Pdu};
-use safecare_ot::sensor::Observation;
+use safecare_ot::sensor::{Observation, SensorConfig};
 use safecare_ot::transaction::{Detail, ModbusExchange, Transaction};
 
 /// A Read Holding Registers of device `n` by one workstation, answered, at `time`.
@@ -78,5 +81,43 @@ fn a_flood_of_live_keys_empties_the_table_and_counts_it() {
         detector.tracked_keys() < MAX_KEYS,
         "{}",
         detector.tracked_keys()
+    );
+}
+
+#[test]
+fn the_command_summary_reports_the_resets() {
+    let site = Site::demo();
+    let mut detector = Detector::new(&site, None, DetectConfig::default());
+    for n in 0..(MAX_KEYS as u32 + 10) {
+        detector.observe(&read(n, start()));
+    }
+
+    // Any capture: the summary of the scan reports the detector's resets.
+    let mut synth = Synth::new();
+    let (workstation, controller) = (Host::v4("10.30.0.5"), Host::v4("10.64.0.1"));
+    synth.udp(
+        &workstation,
+        47808,
+        &controller,
+        47808,
+        &[0x81, 0x0a, 0x00, 0x04],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.pcap");
+    std::fs::write(&path, synth.finish()).unwrap();
+
+    let mut events: Vec<SecurityEvent> = Vec::new();
+    let summary = run_scan(
+        &[path],
+        SensorConfig::default(),
+        &mut detector,
+        &mut events,
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(summary.detection_table_resets, 1);
+    assert!(
+        summary.to_string().contains("1 detection-table resets"),
+        "{summary}"
     );
 }
