@@ -10,6 +10,10 @@ use std::sync::Arc;
 use safecare_files::{AnalysisConfig, Analyzer, VerdictLevel, yara};
 use support::*;
 
+/// A ransom note as the built-in rules know them.
+const RANSOM_NOTE: &[u8] = b"YOUR FILES HAVE BEEN ENCRYPTED!\n\
+    Pay 2 bitcoin to get the decryption key.\nContact: xyz.onion\n";
+
 fn shared_rules() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -43,7 +47,7 @@ fn builtin_rules_catch_a_preamble_polyglot_and_a_ransom_note() {
         hit.detail
     );
 
-    let note = b"YOUR FILES HAVE BEEN ENCRYPTED!\nPay 2 bitcoin to get the decryption key.\nContact: xyz.onion\n";
+    let note = RANSOM_NOTE;
     let verdict = analyzer.analyze_bytes("README_RESTORE.txt", note);
     assert!(
         verdict.has("yara.ransom_note"),
@@ -111,7 +115,7 @@ fn the_shared_rule_set_loads_and_refusals_name_file_and_reason() {
 #[test]
 fn rules_run_over_the_members_of_a_zip_and_the_content_of_a_gzip() {
     let analyzer = builtin_analyzer();
-    let note = b"YOUR FILES HAVE BEEN ENCRYPTED!\nPay 2 bitcoin to get the decryption key.\nContact: xyz.onion\n";
+    let note = RANSOM_NOTE;
 
     let zipped = zip_of(&[("notes/README_RESTORE.txt", note)]);
     let verdict = analyzer.analyze_bytes("restore.zip", &zipped);

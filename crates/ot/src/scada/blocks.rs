@@ -97,9 +97,8 @@ mod tests {
     use crate::scada::PollConfig;
 
     fn points(yaml_points: &str) -> Vec<Point> {
-        let text = format!(
-            "interval: 1s\ndevices:\n  - id: plc\n    address: 127.0.0.1\n    points:\n{yaml_points}"
-        );
+        let head = "interval: 1s\ndevices:\n  - id: plc\n    address: 127.0.0.1\n    points:\n";
+        let text = format!("{head}{yaml_points}");
         let config = PollConfig::from_yaml(&text, "test.yaml", None).unwrap();
         config.devices[0].points.clone()
     }
