@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::Backend;
-use safecare_bus::BrokerUrl;
 use safecare_bus::mosquitto::MosquittoProcess;
+use safecare_bus::{BrokerUrl, EmbeddedBroker};
 use safecare_cli::platform::{BrokerChoice, Platform, PlatformConfig, exchange_tuning};
 use safecare_core::{Module, SecurityEvent};
 use safecare_correlate::RuleSet;
@@ -76,16 +76,18 @@ async fn a_locked_database_holds_the_batch_and_loses_nothing() {
     assert_eq!(counts.dead_letters, 0);
 }
 
+/// The broker embedded in the platform under test.
+fn embedded_broker(t: &common::TestPlatform) -> EmbeddedBroker {
+    let broker = t.platform.embedded_broker.clone();
+    broker.expect("the platform runs an embedded broker")
+}
+
 /// With the embedded broker the exchange reads events through the broker's
 /// in-process link, and a stopped exchange leaves the link, emptied, for the next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exchange_reads_the_embedded_broker_in_process_and_hands_the_link_back() {
     let t = common::start(Backend::Embedded).await;
-    let broker = t
-        .platform
-        .embedded_broker
-        .clone()
-        .expect("an embedded broker");
+    let broker = embedded_broker(&t);
     assert!(
         broker.in_process_events().is_none(),
         "the running exchange must hold the in-process link"
@@ -116,11 +118,7 @@ async fn the_exchange_reads_the_embedded_broker_in_process_and_hands_the_link_ba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_exchange_reads_over_the_network_while_the_link_is_taken() {
     let t = common::start(Backend::Embedded).await;
-    let broker = t
-        .platform
-        .embedded_broker
-        .clone()
-        .expect("an embedded broker");
+    let broker = embedded_broker(&t);
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("second.db").display());
     let store = Store::open(&database).await.unwrap();
