@@ -357,6 +357,12 @@ impl Analyzer {
                 };
                 self.inspect_archive(depth, budget, findings, rule_scan, members);
             }
+            FileType::Tar => {
+                let members = |budget: &mut u64, findings: &mut Vec<Finding>| {
+                    archive::read_tar(bytes, &self.config.archive, budget, findings)
+                };
+                self.inspect_archive(depth, budget, findings, rule_scan, members);
+            }
             FileType::Gzip => {
                 let content = |budget: &mut u64, findings: &mut Vec<Finding>| {
                     archive::read_gzip(bytes, &self.config.archive, budget, findings)
@@ -372,7 +378,7 @@ impl Analyzer {
         }
     }
 
-    /// Opens an archive (ZIP or gzip) within the limits and inspects each
+    /// Opens an archive (ZIP, gzip or tar) within the limits and inspects each
     /// member as a file of its own; `read_members` reads them.
     fn inspect_archive(
         &self,

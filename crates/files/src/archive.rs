@@ -1,5 +1,5 @@
-//! ZIP and gzip recursion with limits on depth, total size, entry count and
-//! compression ratio.
+//! ZIP, gzip and tar recursion with limits on depth, total size, entry count
+//! and compression ratio.
 //!
 //! Sizes declared in an archive can lie, so every member is read through a cap
 //! and the bytes actually produced are what count.
@@ -122,6 +122,74 @@ fn read_member(
     let bytes = read_capped(&mut file, compressed, limits, budget)
         .map_err(|stop| stop.finding(offset, &format!("ZIP member {name:?}"), limits))?;
     Ok(Some(Member { name, bytes }))
+}
+
+/// Reads the regular files of a tar within the limits (links, directories
+/// and devices hold no content to inspect).
+///
+/// A header that does not parse, or an archive cut short, ends the reading
+/// with a finding; the members read before it are kept.
+pub fn read_tar(
+    bytes: &[u8],
+    limits: &ArchiveLimits,
+    budget: &mut u64,
+    findings: &mut Vec<Finding>,
+) -> Vec<Member> {
+    let mut archive = tar::Archive::new(bytes);
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(err) => {
+            findings.push(unreadable_tar(&err));
+            return Vec::new();
+        }
+    };
+
+    let mut members = Vec::new();
+    for (index, entry) in entries.enumerate() {
+        if index >= limits.max_entries {
+            findings.push(Finding::whole(
+                "archive.too_many_entries",
+                Severity::High,
+                format!("the tar holds more than {} members", limits.max_entries),
+            ));
+            break;
+        }
+        let mut entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                findings.push(unreadable_tar(&err));
+                break;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = match entry.path() {
+            Ok(path) => path.to_string_lossy().into_owned(),
+            Err(_) => format!("#{index}"),
+        };
+        let offset = entry.raw_file_position();
+        let size = entry.size();
+
+        match read_capped(&mut entry, size, limits, budget) {
+            Ok(bytes) => members.push(Member { name, bytes }),
+            Err(stop) => {
+                findings.push(stop.finding(offset, &format!("tar member {name:?}"), limits));
+                if finding_stops(findings) {
+                    break;
+                }
+            }
+        }
+    }
+    members
+}
+
+fn unreadable_tar(err: &std::io::Error) -> Finding {
+    Finding::whole(
+        "archive.unreadable",
+        Severity::Low,
+        format!("the tar cannot be read past this point: {err}"),
+    )
 }
 
 /// The name under which a gzip stream's content is reported when its header names no file.

@@ -18,6 +18,8 @@ pub enum FileType {
     Rar,
     SevenZip,
     Gzip,
+    /// A POSIX or GNU tar archive (`ustar` at offset 257).
+    Tar,
     Pdf,
     Xml,
     Png,
@@ -41,7 +43,7 @@ impl FileType {
     pub fn is_archive(self) -> bool {
         matches!(
             self,
-            FileType::Zip | FileType::Rar | FileType::SevenZip | FileType::Gzip
+            FileType::Zip | FileType::Rar | FileType::SevenZip | FileType::Gzip | FileType::Tar
         )
     }
 
@@ -58,6 +60,7 @@ impl FileType {
             FileType::Rar => "rar",
             FileType::SevenZip => "seven_zip",
             FileType::Gzip => "gzip",
+            FileType::Tar => "tar",
             FileType::Pdf => "pdf",
             FileType::Xml => "xml",
             FileType::Png => "png",
@@ -113,6 +116,10 @@ pub fn detect(bytes: &[u8]) -> FileType {
     }
     if let Some(kind) = sniff_signature(bytes) {
         return kind;
+    }
+    // A tar starts with its first member's name; its signature is further in.
+    if bytes.get(257..262) == Some(b"ustar") {
+        return FileType::Tar;
     }
     if crate::dicom::sniff_bare_dataset(bytes).is_some() {
         return FileType::DicomDataset;

@@ -1,4 +1,5 @@
-//! ZIP and gzip recursion under limits: bombs end in a finding, nested threats are found.
+//! ZIP, gzip and tar recursion under limits: bombs end in a finding, nested threats are
+//! found.
 
 mod support;
 
@@ -237,4 +238,68 @@ fn a_blocklisted_payload_is_found_inside_a_gzip() {
         verdict.to_json_line()
     );
     assert_eq!(verdict.verdict, VerdictLevel::Malicious);
+}
+
+#[test]
+fn a_polyglot_inside_a_tar_gz_is_found_and_named() {
+    let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
+    let tar = tar_of(&[("notes.txt", b"study export"), ("study/ct.dcm", &polyglot)]);
+    let plain = Analyzer::default().analyze_bytes("study.tar", &tar);
+    assert_eq!(plain.file_type, "tar");
+    assert!(
+        finding_of(&plain, "dicom.preamble_code")
+            .detail
+            .starts_with("in study/ct.dcm:"),
+        "{}",
+        plain.to_json_line()
+    );
+
+    let gzipped = gzip_of(Some("study.tar"), &tar);
+    let verdict = Analyzer::default().analyze_bytes("study.tar.gz", &gzipped);
+    assert_eq!(
+        verdict.verdict,
+        VerdictLevel::Malicious,
+        "{}",
+        verdict.to_json_line()
+    );
+    let finding = finding_of(&verdict, "dicom.preamble_code");
+    assert!(
+        finding.detail.starts_with("in study.tar/study/ct.dcm:"),
+        "{}",
+        finding.detail
+    );
+
+    let clean = tar_of(&[("ct.dcm", &sample("CT_small.dcm"))]);
+    let verdict = Analyzer::default().analyze_bytes("clean.tar", &clean);
+    assert_eq!(
+        verdict.verdict,
+        VerdictLevel::Clean,
+        "{}",
+        verdict.to_json_line()
+    );
+}
+
+#[test]
+fn a_damaged_tar_keeps_the_members_before_the_damage() {
+    let payload = b"pretend this is a known dropper, in a tar";
+    let list = Blocklist::parse(&hash::hashes(payload).sha256.to_string()).unwrap();
+    let analyzer = Analyzer::new(AnalysisConfig {
+        blocklist: list,
+        ..AnalysisConfig::default()
+    });
+    let mut tar = tar_of(&[("d.bin", payload), ("second.bin", &[7u8; 600])]);
+
+    // The second member's header is overwritten: its checksum no longer holds.
+    tar[512 + 512..512 + 512 + 100].fill(b'x');
+    let verdict = analyzer.analyze_bytes("damaged.tar", &tar);
+    assert!(
+        verdict.has("hash.blocklisted"),
+        "{}",
+        verdict.to_json_line()
+    );
+    assert!(
+        verdict.has("archive.unreadable"),
+        "{}",
+        verdict.to_json_line()
+    );
 }
