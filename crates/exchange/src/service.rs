@@ -397,8 +397,12 @@ impl Writer {
         // A SQLite file's writer thread gets it at once, queued behind the
         // batch in flight, so that it never waits for this task; the previous
         // batch is announced only once this one is on its way.
+        // Only batches with something to write take a number: an empty one
+        // never reaches the store, so it must not hold up the next.
         let seq = self.next_seq;
-        self.next_seq += 1;
+        if !batch.is_empty() {
+            self.next_seq += 1;
+        }
         let (batch, queued) = match self.store.queue_in_order(batch, seq) {
             Ok(queued) => (Batch::default(), Some(queued)),
             Err(batch) => (batch, None),

@@ -158,17 +158,15 @@ impl Store {
     /// stores its batches in order, numbered one after the other: with a
     /// SQLite file, the batch is not tried ([`StoreError::NotTried`]) while
     /// an earlier-numbered batch is not settled (see
-    /// [`Store::queue_in_order`]). An empty batch settles its number.
+    /// [`Store::queue_in_order`]). An empty batch is not written and takes
+    /// no number: give the next batch the same one.
     pub async fn commit_in_order(
         &self,
         batch: Batch,
         seq: u64,
     ) -> (Batch, Result<CommitOutcome, StoreError>) {
         match &self.writer {
-            Writer::SqliteThread(_) if batch.is_empty() => {
-                self.settle(seq).await;
-                (batch, Ok(CommitOutcome::default()))
-            }
+            Writer::SqliteThread(_) if batch.is_empty() => (batch, Ok(CommitOutcome::default())),
             Writer::SqliteThread(writer) => writer.commit_in_order(batch, seq).await,
             Writer::Pool(_) => self.commit_owned(batch).await,
         }
