@@ -5,7 +5,10 @@
 //! messages at QoS 0, stops when the link's buffer (200 messages) is full and
 //! goes on once the reader has taken them, so a slow reader leaves messages
 //! waiting in the broker's log instead of losing them. What the log holds is
-//! lost only with the process, like everything the embedded broker keeps.
+//! lost only with the process, like everything the embedded broker keeps, or
+//! when a reader falls so far behind that the broker's per-topic limit drops
+//! the oldest messages: the link's message numbers then jump, and the gap is
+//! counted ([`InProcessEvents::dropped`]) and logged.
 //!
 //! Over a socket, every QoS 1 message to the exchange needs an acknowledgement
 //! before rumqttd sends more than 100, and that round trip through two busy
@@ -29,6 +32,11 @@ struct Link {
     /// The broker paused the link and has not yet been told to go on (a
     /// reader stopped in between): the next reader tells it first.
     owes_wake: bool,
+    /// Position of the last message read in the broker's log of the
+    /// subscription; the next one follows it unless messages were dropped.
+    last_offset: Option<u64>,
+    /// Messages the broker dropped before they were read.
+    dropped: u64,
 }
 
 /// Where the link waits while no exchange reads it.
@@ -54,6 +62,8 @@ impl EventsSlot {
             _tx: tx,
             rx,
             owes_wake: false,
+            last_offset: None,
+            dropped: 0,
         };
         Ok(EventsSlot(Arc::new(Mutex::new(Some(link)))))
     }
@@ -101,6 +111,9 @@ impl InProcessEvents {
             }
             match link.rx.next().await {
                 Ok(Some(Notification::Forward(forward))) => {
+                    if let Some((_, offset)) = forward.cursor {
+                        link.note_offset(offset);
+                    }
                     let publish = forward.publish;
                     return Some(Publish {
                         dup: false,
@@ -121,6 +134,33 @@ impl InProcessEvents {
                 }
             }
         }
+    }
+}
+
+impl InProcessEvents {
+    /// Messages the broker dropped, over the link's life, before they were
+    /// read (its per-topic limit, 4 x 32 MiB, was reached).
+    pub fn dropped(&self) -> u64 {
+        self.link.as_ref().map_or(0, |link| link.dropped)
+    }
+}
+
+impl Link {
+    /// Counts the messages skipped between the last one read and this one.
+    fn note_offset(&mut self, offset: u64) {
+        if let Some(last) = self.last_offset {
+            let skipped = offset.saturating_sub(last + 1);
+            if skipped > 0 {
+                self.dropped += skipped;
+                tracing::error!(
+                    skipped,
+                    "the embedded broker dropped {skipped} events before the exchange read \
+                     them (it fell more than 128 MiB behind); they are not stored. Check \
+                     the database's speed, or use an external broker"
+                );
+            }
+        }
+        self.last_offset = Some(offset);
     }
 }
 

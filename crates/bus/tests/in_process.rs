@@ -69,6 +69,39 @@ async fn a_reader_far_behind_gets_every_event_in_order() {
     let numbers = read_numbers(&mut events, 5000).await;
 
     assert_eq!(numbers, (0..5000).collect::<Vec<_>>());
+    assert_eq!(events.dropped(), 0);
+}
+
+/// Beyond the broker's 4 x 32 MiB per topic, the oldest unread messages are
+/// dropped; the link says how many, and what it reads is the rest, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_the_broker_drops_before_they_are_read_are_counted() {
+    let broker = broker();
+    let client = publisher(&broker).await;
+    let mut events = broker.in_process_events().expect("the link is free");
+
+    // 2,600 messages of 64 KiB: about 163 MiB, past the 128 MiB kept.
+    let total = 2600;
+    for n in 0..total {
+        let mut payload = format!("{n}:").into_bytes();
+        payload.resize(64 * 1024, b' ');
+        client
+            .publish("safecare/v1/event/net", Qos::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
+    }
+
+    let mut numbers: Vec<usize> = Vec::new();
+    while let Ok(Some(publish)) = tokio::time::timeout(Duration::from_secs(3), events.next()).await
+    {
+        let text = std::str::from_utf8(&publish.payload).unwrap();
+        numbers.push(text.split(':').next().unwrap().parse().unwrap());
+    }
+
+    assert!(events.dropped() > 0, "nothing was dropped");
+    assert_eq!(numbers.len() as u64 + events.dropped(), total as u64);
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "out of order");
+    assert_eq!(numbers.last(), Some(&(total - 1)), "the newest arrive");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,8 @@
 //! ([`safecare_bus::local`]) and keeps a network connection only for
 //! heartbeats and for what it publishes.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use safecare_bus::client::Qos;
@@ -21,6 +23,7 @@ use safecare_bus::{
 use tokio::sync::{mpsc, watch};
 
 use crate::ingest::{self, Decoded};
+use crate::metrics::Metrics;
 
 /// When the exchange acknowledges a received message to the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,10 +99,12 @@ impl FeedTx {
 pub(crate) enum EventSource {
     /// `connections` network connections on the event topics.
     Connections(usize),
-    /// The embedded broker's in-process link, read until `stop` turns true.
+    /// The embedded broker's in-process link, read until `stop` turns true;
+    /// `metrics` count what the broker dropped before it was read.
     InProcess {
         events: InProcessEvents,
         stop: watch::Receiver<bool>,
+        metrics: Arc<Metrics>,
     },
 }
 
@@ -151,8 +156,13 @@ impl Feeds {
             tokio::spawn(forward(index, incoming, queue.clone()));
             clients.push(client);
         }
-        if let EventSource::InProcess { events, stop } = source {
-            tokio::spawn(forward_in_process(events, stop, queue));
+        if let EventSource::InProcess {
+            events,
+            stop,
+            metrics,
+        } = source
+        {
+            tokio::spawn(forward_in_process(events, stop, metrics, queue));
         }
         Ok(Feeds {
             clients,
@@ -240,6 +250,7 @@ async fn forward(connection: usize, mut incoming: Incoming, tx: FeedTx) {
 async fn forward_in_process(
     mut events: InProcessEvents,
     mut stop: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
     tx: FeedTx,
 ) {
     loop {
@@ -251,6 +262,9 @@ async fn forward_in_process(
                 None => break,
             },
         };
+        metrics
+            .broker_dropped
+            .store(events.dropped(), Ordering::Relaxed);
         let decoded = Some(ingest::decode(&publish.topic, &publish.payload));
         let received = Received {
             connection: 0,

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub incidents_changed: AtomicU64,
     pub batches_committed: AtomicU64,
     pub store_retries: AtomicU64,
+    /// Events the embedded broker dropped before the exchange read them.
+    pub broker_dropped: AtomicU64,
     /// Correlation: events older than the engine's lateness allowance.
     pub correlation_late_events: AtomicU64,
     /// Correlation: groups dropped to stay within memory bounds.
@@ -116,6 +118,11 @@ impl Metrics {
                 "safecare_store_batches_total",
                 "Batches committed to the store.",
                 &self.batches_committed,
+            ),
+            (
+                "safecare_broker_dropped_events_total",
+                "Events the embedded broker dropped before the exchange read them.",
+                &self.broker_dropped,
             ),
             (
                 "safecare_store_retries_total",

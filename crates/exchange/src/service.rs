@@ -234,8 +234,13 @@ pub async fn start(
              this one subscribes over the network instead"
         );
     }
+    let metrics = Arc::new(Metrics::default());
     let source = match in_process {
-        Some(events) => EventSource::InProcess { events, stop },
+        Some(events) => EventSource::InProcess {
+            events,
+            stop,
+            metrics: metrics.clone(),
+        },
         None => EventSource::Connections(config.connections),
     };
     let incoming = Feeds::connect(
@@ -252,7 +257,7 @@ pub async fn start(
     let handle = ExchangeHandle {
         requests,
         reader: store.reader(),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         live: broadcast::channel(1024).0,
         commits: broadcast::channel(16_384).0,
         health: Arc::default(),
