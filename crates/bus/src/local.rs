@@ -135,9 +135,7 @@ impl InProcessEvents {
             }
         }
     }
-}
 
-impl InProcessEvents {
     /// Messages the broker dropped, over the link's life, before they were
     /// read (its per-topic limit, 4 x 32 MiB, was reached).
     pub fn dropped(&self) -> u64 {

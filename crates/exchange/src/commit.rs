@@ -51,18 +51,23 @@ pub(crate) fn spawn(
     queued: Option<QueuedCommit>,
 ) -> JoinHandle<Stored> {
     tokio::spawn(async move {
-        let mut first_attempt = None;
+        let mut first_failure = None;
         if let Some(queued) = queued {
             let (batch, result) = queued.outcome().await;
             pending.batch = batch;
-            // Not tried because the batch before it failed: that one is
-            // stored by now, so this one is simply tried again.
-            if !matches!(result, Err(StoreError::NotTried)) {
-                first_attempt = Some(result);
+            match result {
+                Ok(outcome) => {
+                    let outcome = Some(outcome);
+                    return Stored { pending, outcome };
+                }
+                // Not tried because the batch before it failed: that one is
+                // stored by now, so this one is simply tried again.
+                Err(StoreError::NotTried) => {}
+                Err(err) => first_failure = Some(err),
             }
         }
         let batch = &mut pending.batch;
-        let outcome = commit(&store, &handle, policy, batch, pending.seq, first_attempt).await;
+        let outcome = commit(&store, &handle, policy, batch, pending.seq, first_failure).await;
         Stored { pending, outcome }
     })
 }
@@ -88,21 +93,18 @@ pub(crate) async fn wait(in_flight: &mut Option<JoinHandle<Stored>>) -> Option<S
 /// A batch the store refuses for good is split: the parts it takes are
 /// stored, and each event it refuses becomes a dead letter with the reason.
 /// Returns `None` when the service is stopped before the store took the
-/// batch. `first_attempt` is the result of an attempt already made.
+/// batch. `first_failure` is how an attempt already made failed.
 async fn commit(
     store: &Store,
     handle: &ExchangeHandle,
     policy: AckPolicy,
     batch: &mut Batch,
     seq: u64,
-    mut first_attempt: Option<Result<CommitOutcome, StoreError>>,
+    mut first_failure: Option<StoreError>,
 ) -> Option<CommitOutcome> {
     let mut backoff = Duration::from_millis(50);
     let mut warned = false;
     loop {
-        if let Some(Ok(outcome)) = first_attempt {
-            return Some(outcome);
-        }
         if *handle.stop.borrow() {
             match policy {
                 AckPolicy::AfterCommit => tracing::warn!(
@@ -117,8 +119,8 @@ async fn commit(
             }
             return None;
         }
-        let result = match first_attempt.take() {
-            Some(result) => result,
+        let result = match first_failure.take() {
+            Some(err) => Err(err),
             None => {
                 let (back, result) = store.commit_in_order(std::mem::take(batch), seq).await;
                 *batch = back;

@@ -253,6 +253,7 @@ async fn forward_in_process(
     metrics: Arc<Metrics>,
     tx: FeedTx,
 ) {
+    let mut dropped = 0;
     loop {
         let publish = tokio::select! {
             biased;
@@ -262,9 +263,10 @@ async fn forward_in_process(
                 None => break,
             },
         };
-        metrics
-            .broker_dropped
-            .store(events.dropped(), Ordering::Relaxed);
+        if events.dropped() != dropped {
+            dropped = events.dropped();
+            metrics.broker_dropped.store(dropped, Ordering::Relaxed);
+        }
         let decoded = Some(ingest::decode(&publish.topic, &publish.payload));
         let received = Received {
             connection: 0,

@@ -351,30 +351,14 @@ impl Analyzer {
             FileType::Dicom | FileType::DicomDataset => {
                 findings.extend(dicom::inspect(bytes, &self.config.dicom));
             }
-            FileType::Zip => {
-                let members = |budget: &mut u64, findings: &mut Vec<Finding>| {
-                    archive::read_zip(bytes, &self.config.archive, budget, findings)
-                };
-                self.inspect_archive(depth, budget, findings, rule_scan, members);
-            }
-            FileType::Tar => {
-                let members = |budget: &mut u64, findings: &mut Vec<Finding>| {
-                    archive::read_tar(bytes, &self.config.archive, budget, findings)
-                };
-                self.inspect_archive(depth, budget, findings, rule_scan, members);
-            }
-            FileType::Gzip => {
-                let content = |budget: &mut u64, findings: &mut Vec<Finding>| {
-                    archive::read_gzip(bytes, &self.config.archive, budget, findings)
-                        .into_iter()
-                        .collect()
-                };
-                self.inspect_archive(depth, budget, findings, rule_scan, content);
-            }
             FileType::Unknown => {
                 check_encrypted_like(bytes.len(), entropy::shannon(bytes), findings);
             }
-            _ => {}
+            _ => {
+                if let Some(read) = archive::reader(file_type) {
+                    self.inspect_archive(bytes, read, depth, budget, findings, rule_scan);
+                }
+            }
         }
     }
 
@@ -382,11 +366,12 @@ impl Analyzer {
     /// member as a file of its own; `read_members` reads them.
     fn inspect_archive(
         &self,
+        bytes: &[u8],
+        read_members: archive::ReadMembers,
         depth: usize,
         budget: &mut u64,
         findings: &mut Vec<Finding>,
         rule_scan: &mut RuleScan<'_>,
-        read_members: impl FnOnce(&mut u64, &mut Vec<Finding>) -> Vec<archive::Member>,
     ) {
         if depth >= self.config.archive.max_depth {
             findings.push(Finding::whole(
@@ -399,7 +384,7 @@ impl Analyzer {
             ));
             return;
         }
-        let members = read_members(budget, findings);
+        let members = read_members(bytes, &self.config.archive, budget, findings);
 
         for member in members {
             let mut inner = Vec::new();

@@ -6,6 +6,7 @@
 
 use std::io::{Cursor, Read};
 
+use crate::magic::FileType;
 use crate::verdict::{Finding, Severity};
 
 /// What one archive (with everything nested in it) may cost.
@@ -29,6 +30,21 @@ impl Default for ArchiveLimits {
             max_ratio: 200,
             max_entries: 10_000,
         }
+    }
+}
+
+/// Reads an archive's members within the limits, adding findings for what
+/// stops it ([`read_zip`], [`read_tar`], [`read_gzip`]).
+pub type ReadMembers = fn(&[u8], &ArchiveLimits, &mut u64, &mut Vec<Finding>) -> Vec<Member>;
+
+/// The reader of an archive type this module opens; `None` for the others
+/// (7z and RAR are recognised but not opened).
+pub fn reader(file_type: FileType) -> Option<ReadMembers> {
+    match file_type {
+        FileType::Zip => Some(read_zip),
+        FileType::Tar => Some(read_tar),
+        FileType::Gzip => Some(read_gzip),
+        _ => None,
     }
 }
 
@@ -116,7 +132,7 @@ fn read_member(
         Ok(name) => name.into_owned(),
         Err(_) => format!("#{index}"),
     };
-    let compressed = file.compressed_size().max(1);
+    let compressed = file.compressed_size();
     let offset = file.data_start().unwrap_or(0);
 
     let bytes = read_capped(&mut file, compressed, limits, budget)
@@ -196,7 +212,7 @@ fn unreadable_tar(err: &std::io::Error) -> Finding {
 const GZIP_CONTENT: &str = "gzip content";
 
 /// Reads what a gzip file holds (all members of a multi-member stream, as one
-/// file) within the limits.
+/// file) within the limits: one member, or none.
 ///
 /// A stream that breaks off (a truncated download, a damaged file) yields
 /// what decompressed before the break, with a finding, so that it is still
@@ -206,7 +222,7 @@ pub fn read_gzip(
     limits: &ArchiveLimits,
     budget: &mut u64,
     findings: &mut Vec<Finding>,
-) -> Option<Member> {
+) -> Vec<Member> {
     let mut decoder = flate2::read::MultiGzDecoder::new(bytes);
     let read = read_capped(&mut decoder, bytes.len() as u64, limits, budget);
     let name = decoder
@@ -216,10 +232,10 @@ pub fn read_gzip(
         .unwrap_or_else(|| GZIP_CONTENT.to_string());
 
     match read {
-        Ok(content) => Some(Member {
+        Ok(content) => vec![Member {
             name,
             bytes: content,
-        }),
+        }],
         Err(CappedRead::Unreadable(err, partial)) => {
             findings.push(Finding::whole(
                 "archive.member_unreadable",
@@ -229,14 +245,17 @@ pub fn read_gzip(
                     partial.len()
                 ),
             ));
-            (!partial.is_empty()).then_some(Member {
+            if partial.is_empty() {
+                return Vec::new();
+            }
+            vec![Member {
                 name,
                 bytes: partial,
-            })
+            }]
         }
         Err(limit) => {
             findings.push(limit.finding(0, &format!("the gzip content {name:?}"), limits));
-            None
+            Vec::new()
         }
     }
 }

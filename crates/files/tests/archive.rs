@@ -5,16 +5,17 @@ mod support;
 
 use safecare_files::archive::ArchiveLimits;
 use safecare_files::hash::{self, Blocklist};
-use safecare_files::{AnalysisConfig, Analyzer, Finding, Verdict, VerdictLevel};
+use safecare_files::{AnalysisConfig, Analyzer, VerdictLevel};
 use support::*;
 
-/// The verdict's first finding of `kind`; fails the test when there is none.
-fn finding_of<'v>(verdict: &'v Verdict, kind: &str) -> &'v Finding {
-    verdict
-        .findings
-        .iter()
-        .find(|f| f.kind == kind)
-        .unwrap_or_else(|| panic!("no {kind} finding: {}", verdict.to_json_line()))
+/// An analyzer that knows `payload`'s SHA-256 as bad.
+fn blocking(payload: &[u8]) -> Analyzer {
+    let list =
+        Blocklist::parse(&format!("# test list\n{}\n", hash::hashes(payload).sha256)).unwrap();
+    Analyzer::new(AnalysisConfig {
+        blocklist: list,
+        ..AnalysisConfig::default()
+    })
 }
 
 #[test]
@@ -32,11 +33,7 @@ fn a_zip_bomb_ends_in_a_finding() {
         "{}",
         verdict.to_json_line()
     );
-    assert!(
-        verdict.has("archive.ratio_exceeded"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "archive.ratio_exceeded");
 }
 
 #[test]
@@ -59,11 +56,7 @@ fn the_total_size_limit_holds_across_members() {
         ..AnalysisConfig::default()
     };
     let verdict = Analyzer::new(config).analyze_bytes("many.zip", &archive);
-    assert!(
-        verdict.has("archive.total_exceeded"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "archive.total_exceeded");
 
     let relaxed = Analyzer::default().analyze_bytes("many.zip", &archive);
     assert_eq!(
@@ -81,11 +74,7 @@ fn archives_nested_past_the_depth_limit_end_in_a_finding() {
         nested = zip_of(&[(&format!("level{level}.zip"), &nested)]);
     }
     let verdict = Analyzer::default().analyze_bytes("nested.zip", &nested);
-    assert!(
-        verdict.has("archive.too_deep"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "archive.too_deep");
     assert_eq!(verdict.verdict, VerdictLevel::Malicious);
 }
 
@@ -94,31 +83,20 @@ fn a_polyglot_inside_a_zip_is_found_and_named() {
     let polyglot = with_preamble(sample("CT_small.dcm"), &pe_header());
     let archive = zip_of(&[("readme.txt", b"scan results"), ("study/ct.dcm", &polyglot)]);
     let verdict = Analyzer::default().analyze_bytes("study.zip", &archive);
-    assert_eq!(verdict.verdict, VerdictLevel::Malicious);
-    let finding = finding_of(&verdict, "dicom.preamble_code");
-    assert!(
-        finding.detail.starts_with("in study/ct.dcm:"),
-        "{}",
-        finding.detail
-    );
+    assert_malicious_member(&verdict, "dicom.preamble_code", "study/ct.dcm");
 }
 
 #[test]
 fn blocklisted_hashes_are_malicious_in_files_and_members() {
     let payload = b"pretend this is a known ransomware dropper";
-    let list =
-        Blocklist::parse(&format!("# test list\n{}\n", hash::hashes(payload).sha256)).unwrap();
-    let analyzer = Analyzer::new(AnalysisConfig {
-        blocklist: list,
-        ..AnalysisConfig::default()
-    });
+    let analyzer = blocking(payload);
 
     let direct = analyzer.analyze_bytes("dropper", payload);
-    assert!(direct.has("hash.blocklisted"));
+    assert_has(&direct, "hash.blocklisted");
     assert_eq!(direct.verdict, VerdictLevel::Malicious);
 
     let zipped = analyzer.analyze_bytes("dropper.zip", &zip_of(&[("d.bin", payload)]));
-    assert!(zipped.has("hash.blocklisted"), "{}", zipped.to_json_line());
+    assert_has(&zipped, "hash.blocklisted");
 
     let other = analyzer.analyze_bytes("other", b"something else");
     assert_eq!(other.verdict, VerdictLevel::Clean);
@@ -136,11 +114,7 @@ fn encrypted_looking_unknown_data_is_suspicious() {
         })
         .collect();
     let verdict = Analyzer::default().analyze_bytes("locked.bin", &random);
-    assert!(
-        verdict.has("entropy.encrypted_like"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "entropy.encrypted_like");
     assert!(verdict.entropy[0].bits_per_byte > 7.9);
 }
 
@@ -150,26 +124,11 @@ fn a_polyglot_inside_a_gzip_is_found_under_the_name_in_its_header() {
     let verdict =
         Analyzer::default().analyze_bytes("ct.dcm.gz", &gzip_of(Some("ct.dcm"), &polyglot));
     assert_eq!(verdict.file_type, "gzip");
-    assert_eq!(
-        verdict.verdict,
-        VerdictLevel::Malicious,
-        "{}",
-        verdict.to_json_line()
-    );
-    let finding = finding_of(&verdict, "dicom.preamble_code");
-    assert!(
-        finding.detail.starts_with("in ct.dcm:"),
-        "{}",
-        finding.detail
-    );
+    assert_malicious_member(&verdict, "dicom.preamble_code", "ct.dcm");
 
     // Without a name in the header the content is still inspected.
     let unnamed = Analyzer::default().analyze_bytes("blob.gz", &gzip_of(None, &polyglot));
-    assert!(
-        unnamed.has("dicom.preamble_code"),
-        "{}",
-        unnamed.to_json_line()
-    );
+    assert_has(&unnamed, "dicom.preamble_code");
 
     let clean =
         Analyzer::default().analyze_bytes("ct.dcm.gz", &gzip_of(None, &sample("CT_small.dcm")));
@@ -185,20 +144,12 @@ fn a_polyglot_inside_a_gzip_is_found_under_the_name_in_its_header() {
 fn a_gzip_bomb_ends_in_a_finding_and_a_zip_in_a_gzip_is_opened() {
     let zeros = vec![0u8; 64 * 1024 * 1024];
     let bomb = Analyzer::default().analyze_bytes("zeros.gz", &gzip_of(None, &zeros));
-    assert!(
-        bomb.has("archive.ratio_exceeded"),
-        "{}",
-        bomb.to_json_line()
-    );
+    assert_has(&bomb, "archive.ratio_exceeded");
     assert_eq!(bomb.verdict, VerdictLevel::Malicious);
 
     let inner_bomb = zip_of(&[("zeros.bin", &zeros)]);
     let wrapped = Analyzer::default().analyze_bytes("bomb.zip.gz", &gzip_of(None, &inner_bomb));
-    assert!(
-        wrapped.has("archive.ratio_exceeded"),
-        "{}",
-        wrapped.to_json_line()
-    );
+    assert_has(&wrapped, "archive.ratio_exceeded");
     let finding = finding_of(&wrapped, "archive.ratio_exceeded");
     assert!(finding.detail.contains("zeros.bin"), "{}", finding.detail);
 }
@@ -210,33 +161,17 @@ fn a_gzip_that_breaks_off_is_inspected_as_far_as_it_goes() {
     let truncated = &whole[..whole.len() / 2];
 
     let verdict = Analyzer::default().analyze_bytes("ct.dcm.gz", truncated);
-    assert!(
-        verdict.has("archive.member_unreadable"),
-        "{}",
-        verdict.to_json_line()
-    );
-    assert!(
-        verdict.has("dicom.preamble_code"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "archive.member_unreadable");
+    assert_has(&verdict, "dicom.preamble_code");
 }
 
 #[test]
 fn a_blocklisted_payload_is_found_inside_a_gzip() {
     let payload = b"pretend this is a known ransomware dropper, gzipped";
-    let list = Blocklist::parse(&hash::hashes(payload).sha256.to_string()).unwrap();
-    let analyzer = Analyzer::new(AnalysisConfig {
-        blocklist: list,
-        ..AnalysisConfig::default()
-    });
+    let analyzer = blocking(payload);
 
     let verdict = analyzer.analyze_bytes("d.bin.gz", &gzip_of(Some("d.bin"), payload));
-    assert!(
-        verdict.has("hash.blocklisted"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "hash.blocklisted");
     assert_eq!(verdict.verdict, VerdictLevel::Malicious);
 }
 
@@ -256,18 +191,7 @@ fn a_polyglot_inside_a_tar_gz_is_found_and_named() {
 
     let gzipped = gzip_of(Some("study.tar"), &tar);
     let verdict = Analyzer::default().analyze_bytes("study.tar.gz", &gzipped);
-    assert_eq!(
-        verdict.verdict,
-        VerdictLevel::Malicious,
-        "{}",
-        verdict.to_json_line()
-    );
-    let finding = finding_of(&verdict, "dicom.preamble_code");
-    assert!(
-        finding.detail.starts_with("in study.tar/study/ct.dcm:"),
-        "{}",
-        finding.detail
-    );
+    assert_malicious_member(&verdict, "dicom.preamble_code", "study.tar/study/ct.dcm");
 
     let clean = tar_of(&[("ct.dcm", &sample("CT_small.dcm"))]);
     let verdict = Analyzer::default().analyze_bytes("clean.tar", &clean);
@@ -282,26 +206,14 @@ fn a_polyglot_inside_a_tar_gz_is_found_and_named() {
 #[test]
 fn a_damaged_tar_keeps_the_members_before_the_damage() {
     let payload = b"pretend this is a known dropper, in a tar";
-    let list = Blocklist::parse(&hash::hashes(payload).sha256.to_string()).unwrap();
-    let analyzer = Analyzer::new(AnalysisConfig {
-        blocklist: list,
-        ..AnalysisConfig::default()
-    });
+    let analyzer = blocking(payload);
     let mut tar = tar_of(&[("d.bin", payload), ("second.bin", &[7u8; 600])]);
 
     // The second member's header is overwritten: its checksum no longer holds.
     tar[512 + 512..512 + 512 + 100].fill(b'x');
     let verdict = analyzer.analyze_bytes("damaged.tar", &tar);
-    assert!(
-        verdict.has("hash.blocklisted"),
-        "{}",
-        verdict.to_json_line()
-    );
-    assert!(
-        verdict.has("archive.unreadable"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "hash.blocklisted");
+    assert_has(&verdict, "archive.unreadable");
 }
 
 /// Bit flips and cuts anywhere in a tar.gz and in a tar: each is answered with a
@@ -313,13 +225,7 @@ fn damaged_gzip_and_tar_archives_never_panic() {
     let originals = [gzip_of(Some("study.tar"), &tar), tar];
     let analyzer = Analyzer::default();
 
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
     for original in &originals {
         for _ in 0..300 {
             let mut bytes = original.clone();

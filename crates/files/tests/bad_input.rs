@@ -118,17 +118,10 @@ fn a_well_nested_sequence_is_clean() {
 #[test]
 fn garbage_after_dicm_and_random_bytes_do_not_panic() {
     let analyzer = Analyzer::default();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     for len in [0usize, 1, 3, 131, 132, 133, 140, 200, 1000, 5000] {
         for _ in 0..50 {
-            let mut bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                })
-                .collect();
+            let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
             if len >= 132 {
                 bytes[..128].fill(0);
                 bytes[128..132].copy_from_slice(b"DICM");

@@ -49,11 +49,7 @@ fn builtin_rules_catch_a_preamble_polyglot_and_a_ransom_note() {
 
     let note = RANSOM_NOTE;
     let verdict = analyzer.analyze_bytes("README_RESTORE.txt", note);
-    assert!(
-        verdict.has("yara.ransom_note"),
-        "{}",
-        verdict.to_json_line()
-    );
+    assert_has(&verdict, "yara.ransom_note");
     assert_eq!(verdict.verdict, VerdictLevel::Malicious);
 }
 
@@ -119,30 +115,11 @@ fn rules_run_over_the_members_of_a_zip_and_the_content_of_a_gzip() {
 
     let zipped = zip_of(&[("notes/README_RESTORE.txt", note)]);
     let verdict = analyzer.analyze_bytes("restore.zip", &zipped);
-    assert_eq!(
-        verdict.verdict,
-        VerdictLevel::Malicious,
-        "{}",
-        verdict.to_json_line()
-    );
-    let hit = verdict
-        .findings
-        .iter()
-        .find(|f| f.kind == "yara.ransom_note")
-        .expect("the note inside the ZIP matches");
-    assert!(
-        hit.detail.starts_with("in notes/README_RESTORE.txt:"),
-        "{}",
-        hit.detail
-    );
+    assert_malicious_member(&verdict, "yara.ransom_note", "notes/README_RESTORE.txt");
 
     // A gzip of that ZIP: the rules reach two levels down.
     let wrapped = analyzer.analyze_bytes("restore.zip.gz", &gzip_of(Some("restore.zip"), &zipped));
-    let hit = wrapped
-        .findings
-        .iter()
-        .find(|f| f.kind == "yara.ransom_note")
-        .expect("the note inside the gzipped ZIP matches");
+    let hit = finding_of(&wrapped, "yara.ransom_note");
     assert!(
         hit.detail
             .starts_with("in restore.zip/notes/README_RESTORE.txt:"),

@@ -46,6 +46,15 @@ fn start() -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
+/// A detector that saw more distinct live devices than its table holds.
+fn flooded(site: &Site) -> Detector<'_> {
+    let mut detector = Detector::new(site, None, DetectConfig::default());
+    for n in 0..(MAX_KEYS as u32 + 10) {
+        detector.observe(&read(n, start()));
+    }
+    detector
+}
+
 #[test]
 fn ended_windows_make_room_for_new_devices_without_a_reset() {
     let site = Site::demo();
@@ -72,10 +81,7 @@ fn ended_windows_make_room_for_new_devices_without_a_reset() {
 #[test]
 fn a_flood_of_live_keys_empties_the_table_and_counts_it() {
     let site = Site::demo();
-    let mut detector = Detector::new(&site, None, DetectConfig::default());
-    for n in 0..(MAX_KEYS as u32 + 10) {
-        detector.observe(&read(n, start()));
-    }
+    let detector = flooded(&site);
     assert_eq!(detector.table_resets(), 1);
     assert!(
         detector.tracked_keys() < MAX_KEYS,
@@ -87,10 +93,7 @@ fn a_flood_of_live_keys_empties_the_table_and_counts_it() {
 #[test]
 fn the_command_summary_reports_the_resets() {
     let site = Site::demo();
-    let mut detector = Detector::new(&site, None, DetectConfig::default());
-    for n in 0..(MAX_KEYS as u32 + 10) {
-        detector.observe(&read(n, start()));
-    }
+    let mut detector = flooded(&site);
 
     // Any capture: the summary of the scan reports the detector's resets.
     let mut synth = Synth::new();

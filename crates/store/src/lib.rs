@@ -166,9 +166,10 @@ impl Store {
         seq: u64,
     ) -> (Batch, Result<CommitOutcome, StoreError>) {
         match &self.writer {
-            Writer::SqliteThread(_) if batch.is_empty() => (batch, Ok(CommitOutcome::default())),
-            Writer::SqliteThread(writer) => writer.commit_in_order(batch, seq).await,
-            Writer::Pool(_) => self.commit_owned(batch).await,
+            Writer::SqliteThread(writer) if !batch.is_empty() => {
+                writer.commit_in_order(batch, seq).await
+            }
+            _ => self.commit_owned(batch).await,
         }
     }
 

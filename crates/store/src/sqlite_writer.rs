@@ -64,6 +64,12 @@ impl Done {
         }
     }
 
+    /// The thread's answer. It always answers unless it died; the batch is
+    /// then gone with it.
+    async fn awaited(answer: oneshot::Receiver<Done>) -> Done {
+        answer.await.unwrap_or_else(|_| Done::stopped(None))
+    }
+
     /// The batch and the result of a batch job of `events` events.
     fn into_owned(self, events: usize) -> (Batch, Result<CommitOutcome, StoreError>) {
         let batch = self.batch.unwrap_or_else(|| {
@@ -88,8 +94,7 @@ pub struct QueuedCommit {
 impl QueuedCommit {
     /// Waits for the thread to write (or not try) the batch; hands the batch back.
     pub async fn outcome(self) -> (Batch, Result<CommitOutcome, StoreError>) {
-        let done = self.answer.await.unwrap_or_else(|_| Done::stopped(None));
-        done.into_owned(self.events)
+        Done::awaited(self.answer).await.into_owned(self.events)
     }
 }
 
@@ -121,7 +126,7 @@ impl SqliteWriter {
 
     /// Writes the rows in one transaction on the writer thread: all of them or none.
     pub(crate) async fn commit(&self, rows: BatchRows) -> Result<CommitOutcome, StoreError> {
-        self.run_job(Work::Rows(rows)).await.result
+        self.run_job(Work::Rows(rows), None).await.result
     }
 
     /// Like [`SqliteWriter::commit`], with the rows built on the writer thread,
@@ -131,7 +136,7 @@ impl SqliteWriter {
         batch: Batch,
     ) -> (Batch, Result<CommitOutcome, StoreError>) {
         let events = batch.events.len();
-        let done = self.run_job(Work::Batch(batch)).await;
+        let done = self.run_job(Work::Batch(batch), None).await;
         done.into_owned(events)
     }
 
@@ -143,10 +148,7 @@ impl SqliteWriter {
         seq: u64,
     ) -> (Batch, Result<CommitOutcome, StoreError>) {
         let events = batch.events.len();
-        let done = match self.send(Work::Batch(batch), Some(seq)) {
-            Ok(answer) => answer.await.unwrap_or_else(|_| Done::stopped(None)),
-            Err(batch) => Done::stopped(batch),
-        };
+        let done = self.run_job(Work::Batch(batch), Some(seq)).await;
         done.into_owned(events)
     }
 
@@ -163,15 +165,13 @@ impl SqliteWriter {
     /// Marks batch number `seq` as settled without storing it as one batch
     /// (it was stored piece by piece, or given up).
     pub(crate) async fn settle(&self, seq: u64) {
-        if let Ok(answer) = self.send(Work::Settle, Some(seq)) {
-            let _ = answer.await;
-        }
+        self.run_job(Work::Settle, Some(seq)).await;
     }
 
-    async fn run_job(&self, work: Work) -> Done {
-        match self.send(work, None) {
-            // The thread always answers unless it died; the batch is then gone with it.
-            Ok(answer) => answer.await.unwrap_or_else(|_| Done::stopped(None)),
+    /// Hands a job to the thread and waits for its answer.
+    async fn run_job(&self, work: Work, seq: Option<u64>) -> Done {
+        match self.send(work, seq) {
+            Ok(answer) => Done::awaited(answer).await,
             Err(batch) => Done::stopped(batch),
         }
     }

@@ -68,14 +68,19 @@ async fn locked_sqlite_is_busy_then_recovers() {
     assert_eq!(outcome.events_inserted, 10);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
-    let db = TestDb::new(Kind::Sqlite).await;
+/// A SQLite store capped at 400 KiB, which about 2 MB of events cannot fit.
+async fn open_full_soon(db: &TestDb) -> Store {
     let options = StoreOptions {
         sqlite_max_bytes: Some(400 * 1024),
         ..StoreOptions::default()
     };
-    let store = db.open_with(options).await;
+    db.open_with(options).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
+    let db = TestDb::new(Kind::Sqlite).await;
+    let store = open_full_soon(&db).await;
     store.commit(&batch(events(5, 20))).await.unwrap();
 
     // About 2 MB of events cannot fit in 400 KiB.
@@ -115,11 +120,7 @@ async fn full_sqlite_refuses_the_batch_and_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_queued_behind_a_failed_one_waits_for_it() {
     let db = TestDb::new(Kind::Sqlite).await;
-    let options = StoreOptions {
-        sqlite_max_bytes: Some(400 * 1024),
-        ..StoreOptions::default()
-    };
-    let store = db.open_with(options).await;
+    let store = open_full_soon(&db).await;
 
     let too_big = store
         .queue_in_order(batch(fresh(events(2000, 1000))), 7)

@@ -137,3 +137,47 @@ pub fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     }
     builder.into_inner().unwrap()
 }
+
+/// The verdict's first finding of `kind`; fails the test when there is none.
+pub fn finding_of<'v>(
+    verdict: &'v safecare_files::Verdict,
+    kind: &str,
+) -> &'v safecare_files::Finding {
+    verdict
+        .findings
+        .iter()
+        .find(|f| f.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding: {}", verdict.to_json_line()))
+}
+
+/// A xorshift64 generator from `seed`: the same bytes on every run.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
+/// Asserts that the verdict has a finding of `kind`, showing the verdict if not.
+pub fn assert_has(verdict: &safecare_files::Verdict, kind: &str) {
+    assert!(verdict.has(kind), "{}", verdict.to_json_line());
+}
+
+/// Asserts that the verdict is malicious for a finding of `kind` in the
+/// archive member at `path`.
+pub fn assert_malicious_member(verdict: &safecare_files::Verdict, kind: &str, path: &str) {
+    assert_eq!(
+        verdict.verdict,
+        safecare_files::VerdictLevel::Malicious,
+        "{}",
+        verdict.to_json_line()
+    );
+    let finding = finding_of(verdict, kind);
+    assert!(
+        finding.detail.starts_with(&format!("in {path}:")),
+        "{}",
+        finding.detail
+    );
+}

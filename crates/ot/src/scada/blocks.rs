@@ -42,7 +42,7 @@ impl Block {
 /// Groups the points into blocks, in address order within each table.
 pub fn blocks(points: &[Point]) -> Vec<Block> {
     let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by_key(|&i| (table_rank(points[i].table), points[i].address));
+    order.sort_by_key(|&i| (points[i].table, points[i].address));
 
     let mut blocks: Vec<Block> = Vec::new();
     for index in order {
@@ -80,15 +80,6 @@ fn fits(block: &Block, table: Table, address: u16, end: u32) -> bool {
     block.table == table
         && u32::from(address) <= block_end + u32::from(MAX_GAP)
         && end - u32::from(block.start) <= u32::from(max)
-}
-
-fn table_rank(table: Table) -> u8 {
-    match table {
-        Table::Coil => 0,
-        Table::Discrete => 1,
-        Table::Input => 2,
-        Table::Holding => 3,
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use chrono::Utc;
 use safecare_core::{AssetDirectory, SecurityEvent};
@@ -162,15 +163,9 @@ struct DeviceTask {
 /// The consumer of the outputs is gone; the task stops.
 struct Closed;
 
-/// How reading a block went.
-enum Read {
-    /// The device answered (with values or a refusal).
-    Answered,
-    /// Nothing was read: the block is to be read point by point.
-    Split,
-    /// The device is gone, for this reason.
-    Lost(String),
-}
+/// The device answered a block (with values or refusals), or is gone for
+/// the reason given.
+type Answer = Result<(), String>;
 
 impl DeviceTask {
     async fn run(mut self, cycles: Option<u64>) {
@@ -212,19 +207,14 @@ impl DeviceTask {
         };
         let mut answered = false;
         for block in 0..self.blocks.len() {
-            let read = if self.blocks[block].is_merged() {
+            let answer = if self.blocks[block].is_merged() {
                 self.read_block(&mut context, block).await?
             } else {
-                Read::Split
+                self.read_one_by_one(&mut context, block).await?
             };
-            let read = match read {
-                Read::Split => self.read_one_by_one(&mut context, block).await?,
-                read => read,
-            };
-            match read {
-                Read::Answered => answered = true,
-                Read::Lost(reason) => return Ok(self.lose(answered, &reason)),
-                Read::Split => {}
+            match answer {
+                Ok(()) => answered = true,
+                Err(reason) => return Ok(self.lose(answered, &reason)),
             }
         }
         if answered && self.lost {
@@ -236,15 +226,14 @@ impl DeviceTask {
     }
 
     /// Reads a block with one request and hands each point its words. A
-    /// refused block is split for good (`Read::Split`): the device does not
-    /// map some address between its points.
-    async fn read_block(&mut self, context: &mut Context, index: usize) -> Result<Read, Closed> {
+    /// refused block is split for good and read point by point: the device
+    /// does not map some address between its points.
+    async fn read_block(&mut self, context: &mut Context, index: usize) -> Result<Answer, Closed> {
         PollCounters::add(&self.counters.requests);
-        let block = &self.blocks[index];
-        let result = timeout(self.device.timeout, read_span(context, block)).await;
-        let words = match result {
-            Ok(Ok(Ok(words))) => words,
-            Ok(Ok(Err(exception))) => {
+        let request = read_span(context, &self.blocks[index]);
+        let words = match ask(self.device.timeout, request).await {
+            Ok(Ok(words)) => words,
+            Ok(Err(exception)) => {
                 let block = &mut self.blocks[index];
                 block.split = true;
                 tracing::info!(
@@ -255,20 +244,19 @@ impl DeviceTask {
                     block.start,
                     u32::from(block.start) + u32::from(block.count)
                 );
-                return Ok(Read::Split);
+                return self.read_one_by_one(context, index).await;
             }
-            Ok(Err(err)) => return Ok(Read::Lost(err.to_string())),
-            Err(_) => return Ok(Read::Lost("no answer within the timeout".to_string())),
+            Err(reason) => return Ok(Err(reason)),
         };
 
-        let points = self.blocks[index].points.clone();
-        for (point, offset) in points {
+        for at in 0..self.blocks[index].points.len() {
+            let (point, offset) = self.blocks[index].points[at];
             let width = usize::from(self.device.points[point].encoding.data.width());
             let start = usize::from(offset);
             let slice = words.get(start..start + width).unwrap_or_default().to_vec();
             self.got(point, slice).await?;
         }
-        Ok(Read::Answered)
+        Ok(Ok(()))
     }
 
     /// Reads a block's points with one request each.
@@ -276,26 +264,18 @@ impl DeviceTask {
         &mut self,
         context: &mut Context,
         block: usize,
-    ) -> Result<Read, Closed> {
-        let mut outcome = Read::Split;
-        for (index, _) in self.blocks[block].points.clone() {
+    ) -> Result<Answer, Closed> {
+        for at in 0..self.blocks[block].points.len() {
+            let (index, _) = self.blocks[block].points[at];
             PollCounters::add(&self.counters.requests);
-            let point = &self.device.points[index];
-            let result = timeout(self.device.timeout, read(context, point)).await;
-            match result {
-                Ok(Ok(Ok(words))) => {
-                    outcome = Read::Answered;
-                    self.got(index, words).await?;
-                }
-                Ok(Ok(Err(exception))) => {
-                    outcome = Read::Answered;
-                    self.refused(index, exception);
-                }
-                Ok(Err(err)) => return Ok(Read::Lost(err.to_string())),
-                Err(_) => return Ok(Read::Lost("no answer within the timeout".to_string())),
+            let request = read(context, &self.device.points[index]);
+            match ask(self.device.timeout, request).await {
+                Ok(Ok(words)) => self.got(index, words).await?,
+                Ok(Err(exception)) => self.refused(index, exception),
+                Err(reason) => return Ok(Err(reason)),
             }
         }
-        Ok(outcome)
+        Ok(Ok(()))
     }
 
     /// The open connection, or a new one; `None` when the device cannot be reached.
@@ -404,6 +384,19 @@ async fn read(context: &mut Context, point: &Point) -> tokio_modbus::Result<Vec<
             .map(bit)),
         Table::Input => context.read_input_registers(point.address, width).await,
         Table::Holding => context.read_holding_registers(point.address, width).await,
+    }
+}
+
+/// One request within `limit`: the device's answer (values or a refusal),
+/// or why there was none.
+async fn ask<T>(
+    limit: Duration,
+    request: impl Future<Output = tokio_modbus::Result<T>>,
+) -> Result<Result<T, ExceptionCode>, String> {
+    match timeout(limit, request).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("no answer within the timeout".to_string()),
     }
 }
 

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The four Modbus data tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The four Modbus data tables, ordered as the protocol numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Table {
     /// Read-write bits (FC 1, 5, 15).
